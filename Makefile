@@ -1,0 +1,38 @@
+# The two set-up commands of the README: `make run` and `make test`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PORT    ?= 8000
+PYTHON  ?= python3
+
+.PHONY: run test lint fmt services bench-clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	touch $@
+
+# The panel on the embedded default (SQLite, filesystem broker), with demo data,
+# a Celery worker and beat; stop with Ctrl-C.
+run: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py migrate --no-input -v0
+	DEBUG=1 $(PY) manage.py demo_data
+	@echo "smmpanel: http://127.0.0.1:$(PORT)/  (demo logins above)"
+	DEBUG=1 WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
+
+services:
+	@scripts/ensure-services
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Lint, Django's checks, migrations in sync, then the whole suite on Postgres and Redis.
+test: $(VENV)/.installed services lint
+	DJANGO_SETTINGS_MODULE=smmpanel.settings_test $(PY) manage.py check
+	DJANGO_SETTINGS_MODULE=smmpanel.settings_test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

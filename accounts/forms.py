@@ -1,0 +1,39 @@
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
+
+from legal.models import Document
+from legal.selectors import document_current
+
+from . import services
+
+
+class SignupForm(forms.Form):
+    """The fields allauth's sign-up form adds for the panel (R-ACC-1)."""
+
+    is_adult = forms.BooleanField(
+        label="I am 18 years or older",
+        error_messages={"required": "You must be 18 or older to use the panel."},
+    )
+    accept_terms = forms.BooleanField(
+        error_messages={"required": "You must accept the Terms of Service to sign up."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accept_terms"].label = format_html(
+            'I accept the <a href="{}" target="_blank">Terms of Service</a>',
+            reverse("legal:document", args=[Document.Kind.TERMS]),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.terms = document_current(kind=Document.Kind.TERMS)
+        if self.terms is None:
+            raise forms.ValidationError("Sign-up is closed until Terms of Service are published.")
+        return cleaned
+
+    def signup(self, request, user) -> None:
+        services.user_signup_complete(
+            user=user, terms=self.terms, ip_address=request.META.get("REMOTE_ADDR")
+        )

@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class PanelAdminConfig(AdminConfig):
+    default_site = "smmpanel.admin.PanelAdminSite"

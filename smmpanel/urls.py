@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("legal/", include("legal.urls")),
+    path("billing/", include("billing.urls")),
+    path("services/", include("catalog.urls")),
+    path("orders/", include("orders.urls")),
+    path("tickets/", include("support.urls")),
+]

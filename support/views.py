@@ -1,0 +1,8 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def index(request):
+    # Placeholder until the issue that builds this app lands.
+    return render(request, "placeholder.html", {"title": "Tickets"})
