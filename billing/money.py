@@ -1,0 +1,28 @@
+"""The one place that defines how money is stored and rounded (R-BAL-1).
+
+Amounts are USD ``Decimal`` with 5 decimal places, the precision of the ledger and
+of the API's money strings ("0.27819"). Never ``float`` on a money path.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+
+from django.db import models
+
+PLACES = 5
+QUANTUM = Decimal(1).scaleb(-PLACES)  # Decimal("0.00001")
+ZERO = Decimal("0.00000")
+
+MoneyField = partial(models.DecimalField, max_digits=20, decimal_places=PLACES)
+
+
+def quantize(amount: Decimal) -> Decimal:
+    """Round to the ledger's precision, half up (R-ORD-2)."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be Decimal, not {type(amount).__name__}")
+    return amount.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def money_str(amount: Decimal) -> str:
+    """The API's money string: all ledger places ("0.90000" stays exact)."""
+    return str(quantize(amount))
