@@ -3,6 +3,8 @@
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
+from .services import api_key_issue
+
 DEMO_ADMIN = ("admin", "admin@example.com", "demo-admin-pass")
 DEMO_CUSTOMER = ("demo", "demo@example.com", "demo-pass-123")
 
@@ -23,6 +25,8 @@ def _user(username: str, email: str, password: str, *, staff: bool):
 
 def seed(stdout) -> None:
     _user(*DEMO_ADMIN, staff=True)
-    _user(*DEMO_CUSTOMER, staff=False)
+    customer = _user(*DEMO_CUSTOMER, staff=False)
+    # Keys are stored hashed, so a run can only print a fresh one (the previous one stops).
+    _, key = api_key_issue(user=customer)
     stdout.write(f"  staff admin: {DEMO_ADMIN[0]} / {DEMO_ADMIN[2]} (set up TOTP to open /admin/)")
-    stdout.write(f"  customer:    {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[2]}")
+    stdout.write(f"  customer:    {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[2]}  API key: {key}")

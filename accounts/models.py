@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -28,3 +29,32 @@ class User(AbstractUser):
     @property
     def can_order(self) -> bool:
         return self.is_active and self.status == self.Status.ACTIVE
+
+
+class ApiKey(models.Model):
+    """A customer's API v2 key, kept only as a keyed hash (R-KEY-1, R-KEY-2, R-PRV-5)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    prefix = models.CharField(max_length=8, help_text="The first characters, for display.")
+    digest = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of the key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_key_one_active_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,7 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django_ratelimit.decorators import ratelimit
 
-from .selectors import user_has_totp
+from . import services
+from .selectors import api_key_active, user_has_totp
 
 
 @login_required
@@ -10,6 +13,16 @@ def overview(request):
 
 
 @login_required
+@ratelimit(key="user", rate="10/h", method="POST", block=True)
+@never_cache
 def api(request):
-    # Placeholder until the API issue lands.
-    return render(request, "placeholder.html", {"title": "API"})
+    """The API page: the key panel (a new key is shown once, here) and the contract."""
+    plaintext = None
+    if request.method == "POST":
+        _, plaintext = services.api_key_issue(user=request.user)
+    context = {
+        "api_key": api_key_active(user=request.user),
+        "new_key": plaintext,
+        "api_url": request.build_absolute_uri("/api/v2"),
+    }
+    return render(request, "accounts/api.html", context)

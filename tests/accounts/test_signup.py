@@ -51,9 +51,7 @@ def test_signup_sends_verification_email_and_unverified_can_sign_in(client):  # 
     assert len(mail.outbox) == 1
     assert "/accounts/confirm-email/" in mail.outbox[0].body
     client.logout()
-    response = client.post(
-        "/accounts/login/", {"login": "newcomer", "password": FORM["password1"]}
-    )
+    response = client.post("/accounts/login/", {"login": "newcomer", "password": FORM["password1"]})
     assert response.status_code == 302
     assert response.url == "/dashboard/"
 
