@@ -12,7 +12,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
-os.environ.setdefault("CACHE_KEY_PREFIX", "smmtest")
+# xdist workers share one Redis database: each keeps its cache keys under its own prefix.
+os.environ["CACHE_KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "smmtest") + os.environ.get(
+    "PYTEST_XDIST_WORKER", ""
+)
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "XBPyimAUqR5lgsDvT1mUVuZ5jjq22hVPKso-YVBj2hs=")
 
 from .settings import *  # noqa: F403

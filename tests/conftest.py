@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from tests.factories import UserFactory
@@ -10,12 +11,21 @@ from tests.factories import UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def _clear_own_cache_keys() -> None:
+    """Delete this test process's cache keys only (other xdist workers share the Redis db)."""
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters live in the cache; every test starts from zero."""
-    cache.clear()
+    _clear_own_cache_keys()
     yield
-    cache.clear()
+    _clear_own_cache_keys()
 
 
 @pytest.fixture
