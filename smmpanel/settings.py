@@ -293,3 +293,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- API v2 ---
+# Published limits (R-KEY-4), shown on the API page; django-ratelimit rate strings.
+API_RATE_LIMIT_PER_ACCOUNT = env.str("API_RATE_LIMIT_PER_ACCOUNT", default="300/m")
+API_RATE_LIMIT_PER_IP = env.str("API_RATE_LIMIT_PER_IP", default="600/m")

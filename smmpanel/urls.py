@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from orders.api.views import api_v2
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v2", api_v2, name="api_v2"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),

@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django_ratelimit.core import is_ratelimited
+
+from accounts.selectors import api_key_user
+
+from .actions import ACTIONS
+from .transport import ApiError, answer, error, request_params
+
+TOO_MANY = "Too many requests"
+
+
+def _check_rate(request, *, group: str, key, rate: str) -> None:
+    if is_ratelimited(request, group=group, key=key, rate=rate, increment=True):
+        raise ApiError(TOO_MANY, status=429)  # R-KEY-4
+
+
+def _handle(request):
+    _check_rate(request, group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)
+    if request.method not in ("GET", "POST"):
+        raise ApiError("Incorrect request")
+    try:
+        params = request_params(request)
+    except RequestDataTooBig as exc:
+        raise ApiError("Incorrect request") from exc
+    user = api_key_user(key=params.get("key", ""))
+    if user is None:
+        raise ApiError("Invalid API key")  # R-KEY-3
+    account = f"user:{user.pk}"
+    _check_rate(
+        request,
+        group="api-account",
+        key=lambda _group, _request: account,
+        rate=settings.API_RATE_LIMIT_PER_ACCOUNT,
+    )
+    action = ACTIONS.get(params.get("action", ""))
+    if action is None:
+        raise ApiError("Incorrect request")
+    return action(user=user, params=params)
+
+
+@csrf_exempt  # authenticated by the API key in the request, never by a cookie
+@never_cache
+def api_v2(request):
+    """One endpoint, ``key`` + ``action`` (API_V2.md); rate limited per IP and per account."""
+    try:
+        return answer(_handle(request))
+    except ApiError as exc:
+        return error(exc.message, exc.status)
