@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from orders.api.views import api_v2
+from orders.api import views as api_views
 
 from . import views
 
@@ -9,7 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
-    path("api/v2", api_v2, name="api_v2"),
+    path("api/v2", api_views.api_v2, name="api_v2"),
+    path("api/v2/openapi.json", api_views.openapi, name="api_v2_openapi"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),

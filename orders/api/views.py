@@ -1,12 +1,15 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from django_ratelimit.core import is_ratelimited
 
 from accounts.selectors import api_key_user
 
 from .actions import ACTIONS
+from .openapi import openapi_document
 from .transport import ApiError, answer, error, request_params
 
 TOO_MANY = "Too many requests"
@@ -49,3 +52,9 @@ def api_v2(request):
         return answer(_handle(request))
     except ApiError as exc:
         return error(exc.message, exc.status)
+
+
+@require_GET
+def openapi(request):
+    server = request.build_absolute_uri("/").rstrip("/")
+    return JsonResponse(openapi_document(server_url=server))

@@ -60,3 +60,14 @@ def test_one_accounts_flood_does_not_limit_another(call, api_key):  # R-KEY-4
 def test_requests_are_limited_per_ip(call):  # R-KEY-4, R-AUP-4
     answers = [call(key="x", action="balance") for _ in range(5)]
     assert answers[-1] == (429, {"error": "Too many requests"})
+
+
+def test_openapi_description_is_served(client):
+    document = client.get("/api/v2/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    post = document["paths"]["/api/v2"]["post"]
+    assert set(post["requestBody"]["content"]) == {
+        "application/x-www-form-urlencoded",
+        "application/json",
+    }
+    assert "Error" in document["components"]["schemas"]
