@@ -40,7 +40,6 @@ def seed(stdout) -> None:
     customer = get_user_model().objects.filter(username="demo").first()
     if customer is not None:
         custom_rate_set(user=customer, discount_percent=Decimal("10"), note="Demo: reseller -10 %")
-    stdout.write(
-        f"  catalog: provider {PROVIDER_NAME} ({provider.api_url}); {report.summary()}"
-        + ("; customer 'demo' has a 10 % discount" if customer else "")
-    )
+    stdout.write(f"  catalog: provider {PROVIDER_NAME} at {provider.api_url}. {report.summary()}")
+    if customer is not None:
+        stdout.write("  catalog: customer 'demo' has a 10 % discount on every service (R-CAT-6).")
