@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .exceptions import InvalidCatalogChange, ProviderUnavailable
+from .exceptions import ProviderUnavailable
 from .forms import ProviderAdminForm, ProviderImportForm
 from .models import (
     Category,
@@ -79,10 +79,7 @@ class ServiceAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        try:
-            service_save(service=obj)
-        except InvalidCatalogChange as exc:
-            messages.error(request, exc.message)
+        service_save(service=obj)  # the form's model validation has refused beta + refill
 
     @admin.action(description="Enable the selected services")
     def enable_services(self, request, queryset):

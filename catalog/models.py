@@ -91,7 +91,7 @@ class Service(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["category__position", "category__name", "position", "id"]
+        ordering = ["position", "id"]  # the services page orders by category explicitly
         indexes = [models.Index(fields=["enabled", "category", "position"])]
         constraints = [
             models.CheckConstraint(condition=Q(rate__gte=0), name="service_rate_not_negative"),

@@ -100,3 +100,20 @@ def test_the_import_page_shows_a_provider_failure(staff_client, sim_provider, si
     simulator.inject("http_error", action="services", status=502)
     response = staff_client.get(f"/admin/catalog/provider/{sim_provider.pk}/import/", follow=True)
     assert "HTTP 502 from the provider." in response.content.decode()
+
+
+def test_every_catalog_admin_page_opens(staff_client, sim_provider):
+    service = ServiceFactory()
+    pages = [
+        f"/admin/catalog/{model}/{suffix}"
+        for model in ("category", "service", "provider", "customrate", "serviceupdate",
+                      "staffnotice")
+        for suffix in ("", "?q=x")
+    ] + [
+        "/admin/catalog/category/add/", "/admin/catalog/service/add/",
+        "/admin/catalog/provider/add/", "/admin/catalog/customrate/add/",
+        f"/admin/catalog/service/{service.pk}/change/",
+        f"/admin/catalog/provider/{sim_provider.pk}/change/",
+    ]  # fmt: skip
+    for url in pages:
+        assert staff_client.get(url).status_code == 200, url
