@@ -5,5 +5,6 @@ from . import views
 app_name = "catalog"
 
 urlpatterns = [
-    path("", views.index, name="list"),
+    path("", views.service_list, name="list"),
+    path("updates/", views.update_list, name="updates"),
 ]

@@ -298,3 +298,27 @@ LOGGING = {
 # Published limits (R-KEY-4), shown on the API page; django-ratelimit rate strings.
 API_RATE_LIMIT_PER_ACCOUNT = env.str("API_RATE_LIMIT_PER_ACCOUNT", default="300/m")
 API_RATE_LIMIT_PER_IP = env.str("API_RATE_LIMIT_PER_IP", default="600/m")
+
+# --- catalog ---
+# R-CAT-3: when a provider's price rises above ours, "reprice" (to the provider's price plus the
+# route's markup) or "disable" the service; staff are told either way.
+CATALOG_PRICE_RISE_POLICY = env.str("CATALOG_PRICE_RISE_POLICY", default="reprice")
+if CATALOG_PRICE_RISE_POLICY not in {"reprice", "disable"}:
+    raise ValueError("CATALOG_PRICE_RISE_POLICY must be 'reprice' or 'disable'")
+CATALOG_DEFAULT_MARKUP_PERCENT = Decimal(env.str("CATALOG_DEFAULT_MARKUP_PERCENT", default="30"))
+CATALOG_DEFAULT_REFILL_DAYS = env.int("CATALOG_DEFAULT_REFILL_DAYS", default=30)
+# Provider calls: hard limit on a whole call, and on the connect inside it (seconds).
+PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", default=20.0)
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
+PROVIDER_BALANCE_ALERT_THRESHOLD = Decimal(
+    env.str("PROVIDER_BALANCE_ALERT_THRESHOLD", default="50.00")
+)
+PROVIDER_BALANCE_POLL_MINUTES = env.int("PROVIDER_BALANCE_POLL_MINUTES", default=15)
+# The provider simulator of `make run` (catalog/simulator.py) and the demo provider using it.
+SIMULATOR_PORT = env.int("SIMULATOR_PORT", default=8100)
+SIMULATOR_API_KEY = env.str("SIMULATOR_API_KEY", default="simulator-demo-key")
+SIMULATOR_STEP_SECONDS = env.float("SIMULATOR_STEP_SECONDS", default=20.0)
+CELERY_BEAT_SCHEDULE["catalog-provider-balances"] = {
+    "task": "catalog.provider_balances_poll",
+    "schedule": PROVIDER_BALANCE_POLL_MINUTES * 60.0,
+}

@@ -1,0 +1,155 @@
+"""Reads of the catalog: prices per customer (R-CAT-6), the services page, provider routes."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet
+
+from billing.money import quantize
+
+from .exceptions import LinkRejected
+from .links import EXAMPLES, LinkRule
+from .models import Category, CustomRate, Provider, ProviderService, Service, ServiceUpdate
+
+HUNDRED = Decimal(100)
+
+
+def _discounted(rate: Decimal, percent: Decimal) -> Decimal:
+    return quantize(rate * (HUNDRED - percent) / HUNDRED)
+
+
+@dataclass
+class RateBook:
+    """One customer's custom rates, loaded in one query; prices any number of services."""
+
+    per_service: dict[int, CustomRate] = field(default_factory=dict)
+    discount_percent: Decimal | None = None
+
+    def rate(self, service: Service) -> Decimal:
+        """The price per 1,000 this customer pays for ``service`` (R-CAT-6)."""
+        custom = self.per_service.get(service.pk)
+        if custom is not None:
+            if custom.rate is not None:
+                return quantize(custom.rate)
+            return _discounted(service.rate, custom.discount_percent)
+        if self.discount_percent is not None:
+            return _discounted(service.rate, self.discount_percent)
+        return quantize(service.rate)
+
+
+def _book(rows) -> RateBook:
+    book = RateBook()
+    for custom in rows:
+        if custom.service_id is None:
+            book.discount_percent = custom.discount_percent
+        else:
+            book.per_service[custom.service_id] = custom
+    return book
+
+
+def rate_book_for_user(*, user) -> RateBook:
+    """All of a customer's custom rates in one query; visitors get an empty book (base rates)."""
+    if user is None or not user.is_authenticated:
+        return RateBook()
+    return _book(CustomRate.objects.filter(user=user))
+
+
+def service_rate_for_user(*, user, service: Service) -> Decimal:
+    """The live price per 1,000 of ``service`` for ``user`` (custom rates applied, R-CAT-6)."""
+    if user is None or not user.is_authenticated:
+        return quantize(service.rate)
+    rows = CustomRate.objects.filter(Q(service=service) | Q(service__isnull=True), user=user)
+    return _book(rows).rate(service)
+
+
+def service_get_orderable(*, service_id) -> Service:
+    """An enabled service; raises ``Service.DoesNotExist`` for an unknown or disabled one."""
+    return Service.objects.select_related("category").get(pk=service_id, enabled=True)
+
+
+def service_link_check(*, service: Service, link: str) -> str:
+    """The link, stripped, if it fits the service's rule; else ``LinkRejected`` (R-ORD-3)."""
+    link = (link or "").strip()
+    if service.link_is_valid(link):
+        return link
+    if service.link_rule == LinkRule.CUSTOM:
+        raise LinkRejected("This link does not have the form this service needs.")
+    example = EXAMPLES.get(service.link_rule, "")
+    label = LinkRule(service.link_rule).label
+    raise LinkRejected(f"This service needs a {label.lower()}, for example {example}.")
+
+
+def provider_services_ranked(*, service: Service) -> list[ProviderService]:
+    """The routes the order relay may use for ``service``, best first.
+
+    Enabled routes, still offered by an active provider, whose cost does not exceed the
+    service's price (R-CAT-3: never relay at a loss), by priority then age.
+    """
+    return list(
+        ProviderService.objects.select_related("provider")
+        .filter(
+            service=service,
+            enabled=True,
+            available=True,
+            provider__status=Provider.Status.ACTIVE,
+            provider_rate__lte=service.rate,
+        )
+        .order_by("priority", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ServiceFilters:
+    q: str = ""
+    platform: str = ""
+    category_id: int | None = None
+    refill: bool = False
+    dripfeed: bool = False
+
+
+def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Service]:
+    """Enabled services matching ``filters``, ordered by category, each with ``.user_rate``.
+
+    Two queries whatever the number of services: the custom rates and the services.
+    """
+    filters = filters or ServiceFilters()
+    queryset: QuerySet[Service] = Service.objects.filter(enabled=True).select_related("category")
+    if filters.q:
+        term = filters.q.strip()
+        match = Q(name__icontains=term) | Q(category__name__icontains=term)
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        queryset = queryset.filter(match)
+    if filters.platform:
+        queryset = queryset.filter(category__platform=filters.platform)
+    if filters.category_id:
+        queryset = queryset.filter(category_id=filters.category_id)
+    if filters.refill:
+        queryset = queryset.filter(refill=True)
+    if filters.dripfeed:
+        queryset = queryset.filter(dripfeed=True)
+    queryset = queryset.order_by(
+        "category__position", "category__name", "category_id", "position", "id"
+    )
+    book = rate_book_for_user(user=user)
+    services = list(queryset)
+    for service in services:
+        service.user_rate = book.rate(service)
+    return services
+
+
+def categories_with_enabled_services() -> list[Category]:
+    return list(
+        Category.objects.filter(services__enabled=True).distinct().order_by("position", "name")
+    )
+
+
+def service_updates_recent() -> QuerySet[ServiceUpdate]:
+    return ServiceUpdate.objects.select_related("service", "service__category").order_by(
+        "-created_at", "-id"
+    )
+
+
+def routes_below_cost() -> QuerySet[ProviderService]:
+    """Routes whose provider price is above the service's price (for staff)."""
+    return ProviderService.objects.filter(provider_rate__gt=F("service__rate"))
