@@ -1,4 +1,47 @@
 """The API v2 actions: each takes the account and the request's fields and returns
-the answer's payload, or raises ``ApiError`` with the contract's wording."""
+the answer's payload, or raises ``ApiError`` with the contract's wording
+(../shared/spec/API_V2.md). They call the same selectors and services as the web pages."""
 
-ACTIONS: dict = {}
+from decimal import Decimal
+
+from billing.money import quantize
+from catalog.selectors import services_for_user
+
+from .transport import ApiError
+
+TWO_PLACES = Decimal("0.01")
+
+
+def money(amount: Decimal) -> str:
+    """A money string at the ledger's precision without padding: "0.90", "0.27819"."""
+    exact = quantize(amount).normalize()
+    if exact.as_tuple().exponent > -2:
+        exact = exact.quantize(TWO_PLACES)
+    return f"{exact:f}"
+
+
+def services(*, user, params) -> list[dict]:
+    """The services the account can order, at its own rates (R-CAT-6)."""
+    return [
+        {
+            "service": service.pk,
+            "name": service.name,
+            "type": service.type,
+            "category": service.category.name,
+            "rate": money(service.user_rate),
+            "min": str(service.min_quantity),
+            "max": str(service.max_quantity),
+            "refill": service.refill and not service.beta,  # R-CAT-5
+            "cancel": service.cancel,
+            "dripfeed": service.dripfeed,
+            "desc": service.description,
+        }
+        for service in services_for_user(user=user)
+    ]
+
+
+ACTIONS = {
+    "services": services,
+}
+
+__all__ = ["ACTIONS", "ApiError"]
