@@ -31,7 +31,7 @@ def services(*, user, params) -> list[dict]:
             "rate": money(service.user_rate),
             "min": str(service.min_quantity),
             "max": str(service.max_quantity),
-            "refill": service.refill and not service.beta,  # R-CAT-5
+            "refill": service.refill,  # never on beta services: a CHECK in catalog (R-CAT-5)
             "cancel": service.cancel,
             "dripfeed": service.dripfeed,
             "desc": service.description,

@@ -38,9 +38,3 @@ def test_services_are_at_the_callers_own_rate(call, api_user, api_key):  # R-CAT
     custom_rate_set(user=api_user, service=service, rate=Decimal("1.50"))
     _, body = call(key=api_key, action="services")
     assert body[0]["rate"] == "1.50"
-
-
-def test_beta_services_never_offer_refill(call, api_key):  # R-CAT-5
-    ServiceFactory(beta=True, refill=True)
-    _, body = call(key=api_key, action="services")
-    assert body[0]["refill"] is False
