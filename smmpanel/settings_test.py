@@ -13,6 +13,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", "smmtest")
+# Django empties tables with TRUNCATE between transactional tests; the ledger refuses it otherwise.
+os.environ.setdefault("LEDGER_TRUNCATE_ALLOWED", "1")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "XBPyimAUqR5lgsDvT1mUVuZ5jjq22hVPKso-YVBj2hs=")
 
 from .settings import *  # noqa: F403
