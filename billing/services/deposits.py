@@ -163,7 +163,7 @@ def deposit_charge(*, deposit: Deposit) -> ChargeResult:
     if intent.status == "requires_action":
         return ChargeResult(status="requires_action", client_secret=intent.client_secret)
     if intent.status in ("requires_payment_method", "canceled"):
-        error = intent.get("last_payment_error") or {}
+        error = intent.to_dict().get("last_payment_error") or {}
         message = error.get("message") or "Your card was declined."
         _deposit_fail(deposit.pk, message)
         return ChargeResult(status="failed", message=message)
@@ -182,31 +182,50 @@ def _event_record(*, event: dict, payment_intent: str) -> bool:
     return True
 
 
-def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
-    # What Stripe says now, not only what the event says: status, amount and the fee.
-    intent = stripe_api.client().v1.payment_intents.retrieve(
-        intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+def _intent_paid(intent_id: str) -> tuple[dict, Decimal, Decimal]:
+    """What Stripe says now, not only what the event said: the intent, amount received and
+    the processor's fee from the charge's balance transaction (R-PAY-3)."""
+    intent = (
+        stripe_api.client()
+        .v1.payment_intents.retrieve(
+            intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+        )
+        .to_dict()
     )
-    if intent.status != "succeeded":
-        return f"payment intent {intent_id} is {intent.status}"
-    if intent.currency != "usd":
-        logger.error("payment intent %s is in %s, not usd", intent_id, intent.currency)
-        return "not usd"
-    amount = stripe_api.from_cents(intent.get("amount_received") or intent.amount)
+    amount = stripe_api.from_cents(intent.get("amount_received") or intent["amount"])
+    balance_txn = (intent.get("latest_charge") or {}).get("balance_transaction") or {}
     fee = ZERO
-    balance_txn = (intent.get("latest_charge") or {}).get("balance_transaction")
-    if balance_txn and balance_txn.get("currency") == "usd":
-        fee = stripe_api.from_cents(balance_txn.get("fee") or 0)  # R-PAY-3
+    if balance_txn.get("currency") == "usd":
+        fee = stripe_api.from_cents(balance_txn.get("fee") or 0)
+    return intent, amount, fee
+
+
+def _deposit_locked(*, deposit_id: str, intent: dict) -> Deposit | None:
+    """The deposit the intent pays, locked; None if it is not one of this panel's."""
+    deposit = (
+        Deposit.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=deposit_id, method=Deposit.Method.STRIPE)
+        .first()
+    )
+    if deposit is None or str(deposit.user_id) != intent["metadata"].get("user_id"):
+        # Another panel on the same Stripe account, or a forged reference.
+        logger.error("payment intent %s does not match deposit %s", intent["id"], deposit_id)
+        return None
+    return deposit
+
+
+def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
+    intent, amount, fee = _intent_paid(intent_id)
+    if intent["status"] != "succeeded" or intent["currency"] != "usd":
+        return f"payment intent {intent_id} is {intent['status']} in {intent['currency']}"
 
     with transaction.atomic():
         if not _event_record(event=event, payment_intent=intent_id):
             return "duplicate event"
-        deposit = Deposit.objects.select_for_update().select_related("user").get(pk=deposit_id)
-        if str(deposit.user_id) != intent.metadata.get("user_id") or (
-            deposit.method != Deposit.Method.STRIPE
-        ):
-            logger.error("payment intent %s does not match deposit %s", intent_id, deposit_id)
-            return "mismatch"
+        deposit = _deposit_locked(deposit_id=deposit_id, intent=intent)
+        if deposit is None:
+            return "not a deposit of this panel"
         if deposit.status == Status.CREDITED:
             return "already credited"
         if amount != deposit.amount:
