@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 
 from .exceptions import DepositRefused, PromoCodeRefused
-from .models import Account, Transaction
+from .models import Account, PromoCode, Transaction
 from .services import deposit_amount_check, promo_code_check
 
 
@@ -46,7 +46,9 @@ class AddFundsForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         code, amount = cleaned.get("promo_code"), cleaned.get("amount")
-        if code and amount is not None:
+        if code and amount is None and not PromoCode.objects.filter(code=code).exists():
+            self.add_error("promo_code", "This promo code does not exist.")
+        elif code and amount is not None:
             try:
                 promo_code_check(code=code, user=self.user, amount=amount)  # R-PRO-1
             except PromoCodeRefused as exc:
@@ -81,3 +83,55 @@ class HistoryFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         return {name: value for name, value in self.cleaned_data.items() if value}
+
+
+class StaffBalanceForm(forms.Form):
+    """A staff member grants credit or corrects a balance; the reason is kept in the ledger."""
+
+    GRANT = "grant"
+    ADJUST_DEPOSITED = "adjust_deposited"
+    ADJUST_PROMOTIONAL = "adjust_promotional"
+
+    customer = forms.CharField(label="Customer (username or email)", max_length=254)
+    action = forms.ChoiceField(
+        choices=[
+            (GRANT, "Grant Promotional Credit"),
+            (ADJUST_DEPOSITED, "Adjust Deposited Funds (+ or -)"),
+            (ADJUST_PROMOTIONAL, "Adjust Promotional Credit (+ or -)"),
+        ]
+    )
+    amount = forms.DecimalField(
+        label="Amount (USD)",
+        max_digits=20,
+        decimal_places=5,
+        help_text="A negative adjustment beyond the balance leaves the rest owed (R-BAL-5).",
+    )
+    reason = forms.CharField(
+        max_length=200, help_text="Required; shown in the customer's balance history."
+    )
+
+    def clean_customer(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models import Q
+
+        value = self.cleaned_data["customer"].strip()
+        user = get_user_model().objects.filter(Q(username=value) | Q(email__iexact=value)).first()
+        if user is None:
+            raise forms.ValidationError("No customer with this username or email.")
+        return user
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if len(reason) < 3:
+            raise forms.ValidationError("Say why, in a few words.")
+        return reason
+
+    def clean(self):
+        cleaned = super().clean()
+        amount = cleaned.get("amount")
+        if amount is not None:
+            if amount == 0:
+                self.add_error("amount", "The amount cannot be zero.")
+            elif cleaned.get("action") == self.GRANT and amount < 0:
+                self.add_error("amount", "A grant is a positive amount.")
+        return cleaned

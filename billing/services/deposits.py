@@ -63,13 +63,12 @@ def stripe_customer_get_or_create(*, user) -> str:
     if customer_id := existing.first():
         return customer_id
     customer = stripe_api.client().v1.customers.create(
-        params={"metadata": {"user_id": str(user.pk)}},
-        options={"idempotency_key": f"customer-{user.pk}"},
+        params={"metadata": {"user_id": str(user.pk)}}
     )
     try:
         with transaction.atomic():
             StripeCustomer.objects.create(user=user, customer_id=customer.id)
-    except IntegrityError:  # a concurrent request stored one first; use it
+    except IntegrityError:  # a concurrent request stored one first; use it (ours stays unused)
         return StripeCustomer.objects.get(user=user).customer_id
     return customer.id
 

@@ -52,6 +52,8 @@ def test_refused_promo_code_is_explained_beside_the_field(signed_in, stripe_sett
     assert form.errors["promo_code"] == ["This promo code needs a deposit of at least $100.00."]
     response = signed_in.post(ADD_FUNDS, {"amount": "20.00", "promo_code": "NOPE"})
     assert response.context["form"].errors["promo_code"] == ["This promo code does not exist."]
+    response = signed_in.post(ADD_FUNDS, {"amount": "1", "promo_code": "NOPE"})
+    assert response.context["form"].errors["promo_code"] == ["This promo code does not exist."]
     assert not Deposit.objects.exists()
 
 
