@@ -70,3 +70,20 @@ def page(chromium, live_server):
     yield pg
     context.close()
     assert not violations, f"CSP violations: {violations}"
+
+
+@pytest.fixture
+def terms(django_db_blocker):
+    """The current Terms of Service, published again if a transactional test's flush removed
+    the version that the legal migration seeds (R-ACC-1 needs one to accept)."""
+    from legal.models import Document
+    from legal.selectors import document_current
+    from legal.services import document_publish
+
+    with django_db_blocker.unblock():
+        current = document_current(kind=Document.Kind.TERMS)
+        if current is None:
+            current = document_publish(
+                kind=Document.Kind.TERMS, title="Terms of Service", body="The terms."
+            )
+    return current

@@ -5,7 +5,7 @@ from django.core import mail
 from legal.models import Acceptance, Document
 from legal.selectors import document_current
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("terms")]
 
 FORM = {
     "email": "new@example.com",

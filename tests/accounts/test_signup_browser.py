@@ -3,7 +3,11 @@ import re
 import pytest
 from django.core import mail
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("terms"),
+]
 
 
 def test_sign_up_verify_sign_in_and_see_dashboard(page):  # R-ACC-1, R-ACC-3
