@@ -5,6 +5,7 @@ the answer's payload, or raises ``ApiError`` with the contract's wording
 from decimal import Decimal
 
 from billing.money import quantize
+from billing.selectors import balance_get
 from catalog.selectors import services_for_user
 
 from .transport import ApiError
@@ -40,8 +41,14 @@ def services(*, user, params) -> list[dict]:
     ]
 
 
+def balance(*, user, params) -> dict:
+    """The account's Balance: both funding sources, less anything owed (R-BAL-2)."""
+    return {"balance": money(balance_get(user=user).total), "currency": "USD"}
+
+
 ACTIONS = {
     "services": services,
+    "balance": balance,
 }
 
 __all__ = ["ACTIONS", "ApiError"]
