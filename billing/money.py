@@ -26,3 +26,11 @@ def quantize(amount: Decimal) -> Decimal:
 def money_str(amount: Decimal) -> str:
     """The API's money string: all ledger places ("0.90000" stays exact)."""
     return str(quantize(amount))
+
+
+def money_text(amount: Decimal) -> str:
+    """Money for people and the API: whole cents as "12.50", other amounts to the ledger's
+    places without padding ("0.27819", "4.032")."""
+    exact = quantize(amount)
+    cents = exact.quantize(Decimal("0.01"))
+    return f"{cents}" if exact == cents else f"{exact.normalize():f}"

@@ -4,10 +4,9 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 
 from billing.models import RefKind
+from billing.money import money_text
 
 register = template.Library()
-
-CENT = Decimal("0.01")
 
 
 @register.filter
@@ -17,12 +16,7 @@ def usd(amount) -> str:
         return ""
     amount = Decimal(amount)
     sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    if amount == amount.quantize(CENT):
-        text = f"{amount.quantize(CENT)}"
-    else:
-        text = f"{amount.normalize():f}"
-    return f"{sign}${text}"
+    return f"{sign}${money_text(abs(amount))}"
 
 
 @register.filter

@@ -2,23 +2,11 @@
 the answer's payload, or raises ``ApiError`` with the contract's wording
 (../shared/spec/API_V2.md). They call the same selectors and services as the web pages."""
 
-from decimal import Decimal
-
-from billing.money import quantize
+from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
 
 from .transport import ApiError
-
-TWO_PLACES = Decimal("0.01")
-
-
-def money(amount: Decimal) -> str:
-    """A money string at the ledger's precision without padding: "0.90", "0.27819"."""
-    exact = quantize(amount).normalize()
-    if exact.as_tuple().exponent > -2:
-        exact = exact.quantize(TWO_PLACES)
-    return f"{exact:f}"
 
 
 def services(*, user, params) -> list[dict]:

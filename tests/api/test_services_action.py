@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from billing.money import money_text as money
 from catalog.services import custom_rate_set
-from orders.api.actions import money
 from tests.catalog.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,6 +14,7 @@ def test_money_strings_keep_the_ledger_precision_without_padding():
     assert money(Decimal("0.27819")) == "0.27819"
     assert money(Decimal("100")) == "100.00"
     assert money(Decimal("1.234567")) == "1.23457"
+    assert money(Decimal("4.03200")) == "4.032"
 
 
 @pytest.mark.parametrize("transport", ["form", "json", "get"])
