@@ -322,3 +322,19 @@ CELERY_BEAT_SCHEDULE["catalog-provider-balances"] = {
     "task": "catalog.provider_balances_poll",
     "schedule": PROVIDER_BALANCE_POLL_MINUTES * 60.0,
 }
+
+# --- billing ---------------------------------------------------------------------------
+# R-BAL-4: spending takes Promotional Credit first, then Deposited Funds (False: the reverse).
+BILLING_SPEND_PROMOTIONAL_FIRST = env.bool("BILLING_SPEND_PROMOTIONAL_FIRST", default=True)
+BILLING_HISTORY_PAGE_SIZE = env.int("BILLING_HISTORY_PAGE_SIZE", default=50)
+# R-PAY-2: webhook signatures older than this many seconds are refused (Stripe's standard).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_TIMEOUT = env.int("STRIPE_TIMEOUT", default=20)  # seconds, every Stripe API call
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# The ledger refuses TRUNCATE (billing migration 0002) unless the session allows it. Only the
+# test settings allow it: Django empties every table with TRUNCATE between transactional tests.
+LEDGER_TRUNCATE_ALLOWED = env.bool("LEDGER_TRUNCATE_ALLOWED", default=False)
+if LEDGER_TRUNCATE_ALLOWED and USES_POSTGRES:
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c smmpanel.ledger_truncate=allow"
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("billing.context_processors.balance")

@@ -16,6 +16,8 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ["CACHE_KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "smmtest") + os.environ.get(
     "PYTEST_XDIST_WORKER", ""
 )
+# Django empties tables with TRUNCATE between transactional tests; the ledger refuses it otherwise.
+os.environ.setdefault("LEDGER_TRUNCATE_ALLOWED", "1")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "XBPyimAUqR5lgsDvT1mUVuZ5jjq22hVPKso-YVBj2hs=")
 
 from .settings import *  # noqa: F403

@@ -1,0 +1,31 @@
+from decimal import Decimal
+
+from smmpanel.exceptions import DomainError
+
+
+class InsufficientFunds(DomainError):  # noqa: N818 (the contract's names)
+    """Not enough funds on balance."""
+
+    def __init__(self, *, required: Decimal, available: Decimal, message: str = ""):
+        self.required = required
+        self.available = available
+        super().__init__(message)
+
+
+class PromoCodeRefused(DomainError):  # noqa: N818 (the contract's names)
+    """This promo code cannot be used."""
+
+
+class DepositRefused(DomainError):  # noqa: N818 (the contract's names)
+    """This deposit cannot be made."""
+
+
+class PaymentFailed(DomainError):  # noqa: N818 (the contract's names)
+    """The payment did not go through."""
+
+
+class LedgerError(ValueError):
+    """A programming error against the ledger's rules (unbalanced, over-returned...).
+
+    Not a ``DomainError``: no customer action causes it, so it is never shown to one.
+    """

@@ -1,0 +1,307 @@
+"""Deposits: card payments through Stripe (R-PAY-1..3, R-PAY-5) and operators' top-ups.
+
+The card flow: the customer chooses an amount (and a promo code) -> ``deposit_start``;
+the pay page opens a SetupIntent (``deposit_setup``) and Stripe.js collects the card
+into it, so card data never touches the panel; ``deposit_charge`` then confirms a
+PaymentIntent for the amount with that card. The balance moves only when Stripe's
+signed ``payment_intent.succeeded`` webhook arrives (``stripe_event_handle``), once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import stripe_api
+from billing.exceptions import DepositRefused, PaymentFailed
+from billing.models import Account, Deposit, RefKind, StripeCustomer, StripeEvent, Transaction
+from billing.money import ZERO, quantize
+
+from .ledger import deposit_credit, promo_credit_grant
+from .promos import promo_code_check, promo_redeem
+
+logger = logging.getLogger(__name__)
+
+Status = Deposit.Status
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount.quantize(Decimal('0.01'))}"
+
+
+def deposit_amount_check(*, amount: Decimal) -> Decimal:
+    """A card deposit is whole cents within the minimum and maximum (R-PAY-5)."""
+    if not isinstance(amount, Decimal) or amount != amount.quantize(Decimal("0.01")):
+        raise DepositRefused("Enter an amount in dollars and cents.")
+    if amount < settings.DEPOSIT_MIN:
+        raise DepositRefused(f"The minimum deposit is {_usd(settings.DEPOSIT_MIN)}.")
+    if amount > settings.DEPOSIT_MAX:
+        raise DepositRefused(f"The maximum deposit is {_usd(settings.DEPOSIT_MAX)}.")
+    return quantize(amount)
+
+
+def deposit_start(*, user, amount: Decimal, promo_code: str = "") -> Deposit:
+    """A card deposit the customer is about to pay; nothing is credited yet."""
+    if not stripe_api.cards_enabled():
+        raise DepositRefused("Card payments are not available at the moment.")
+    amount = deposit_amount_check(amount=amount)
+    promo = promo_code_check(code=promo_code, user=user, amount=amount) if promo_code else None
+    return Deposit.objects.create(
+        user=user, method=Deposit.Method.STRIPE, amount=amount, promo_code=promo
+    )
+
+
+def stripe_customer_get_or_create(*, user) -> str:
+    """The customer's id at Stripe (only our user id is sent, R-PRV-1)."""
+    existing = StripeCustomer.objects.filter(user=user).values_list("customer_id", flat=True)
+    if customer_id := existing.first():
+        return customer_id
+    customer = stripe_api.client().v1.customers.create(
+        params={"metadata": {"user_id": str(user.pk)}},
+        options={"idempotency_key": f"customer-{user.pk}"},
+    )
+    try:
+        with transaction.atomic():
+            StripeCustomer.objects.create(user=user, customer_id=customer.id)
+    except IntegrityError:  # a concurrent request stored one first; use it
+        return StripeCustomer.objects.get(user=user).customer_id
+    return customer.id
+
+
+def deposit_setup(*, deposit: Deposit) -> str:
+    """Open the SetupIntent that Stripe.js fills with the customer's card; its client secret."""
+    if deposit.method != Deposit.Method.STRIPE or deposit.status != Status.AWAITING_PAYMENT:
+        raise DepositRefused("This payment is already under way.")
+    customer_id = stripe_customer_get_or_create(user=deposit.user)
+    try:
+        setup = stripe_api.client().v1.setup_intents.create(
+            params={
+                "customer": customer_id,
+                "payment_method_types": ["card"],
+                "usage": "on_session",
+                "metadata": {"deposit_id": str(deposit.pk)},
+            }
+        )
+    except stripe.StripeError as exc:
+        logger.warning("deposit %s: SetupIntent failed: %s", deposit.pk, exc)
+        raise PaymentFailed("The payment service did not answer. Please try again.") from exc
+    Deposit.objects.filter(pk=deposit.pk, status=Status.AWAITING_PAYMENT).update(
+        stripe_setup_intent=setup.id
+    )
+    return setup.client_secret
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """What the pay page does next: wait for the webhook, authenticate (3-D Secure), or retry."""
+
+    status: str  # "processing", "requires_action" or "failed"
+    client_secret: str = ""
+    message: str = ""
+
+
+def _deposit_fail(deposit_id: int, message: str) -> None:
+    Deposit.objects.filter(pk=deposit_id).exclude(status=Status.CREDITED).update(
+        status=Status.FAILED, failure_message=message[:255], updated_at=timezone.now()
+    )
+
+
+def deposit_charge(*, deposit: Deposit) -> ChargeResult:
+    """Charge the card that Stripe.js saved on the deposit's SetupIntent (R-PAY-1).
+
+    The deposit is claimed with one conditional UPDATE (awaiting payment -> pending), so a
+    double click charges once; the PaymentIntent's idempotency key makes a retried call
+    safe. Nothing is credited here: only the webhook credits (R-PAY-2).
+    """
+    claimed = (
+        Deposit.objects.filter(
+            pk=deposit.pk, method=Deposit.Method.STRIPE, status=Status.AWAITING_PAYMENT
+        )
+        .exclude(stripe_setup_intent="")
+        .update(status=Status.PROCESSING, updated_at=timezone.now())
+    )
+    if not claimed:
+        raise DepositRefused("This payment is already under way.")
+    deposit.refresh_from_db()
+    client = stripe_api.client()
+    try:
+        setup = client.v1.setup_intents.retrieve(deposit.stripe_setup_intent)
+        customer_id = StripeCustomer.objects.get(user=deposit.user).customer_id
+        if setup.status != "succeeded" or setup.customer != customer_id:
+            Deposit.objects.filter(pk=deposit.pk).update(status=Status.AWAITING_PAYMENT)
+            raise PaymentFailed("Your card was not set up. Please enter it again.")
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": stripe_api.to_cents(deposit.amount),
+                "currency": "usd",
+                "customer": customer_id,
+                "payment_method": setup.payment_method,
+                "payment_method_types": ["card"],
+                "confirm": True,
+                "metadata": {"deposit_id": str(deposit.pk), "user_id": str(deposit.user_id)},
+            },
+            options={"idempotency_key": f"deposit-{deposit.pk}-{setup.id}"},
+        )
+    except stripe.CardError as exc:
+        message = exc.user_message or "Your card was declined."
+        _deposit_fail(deposit.pk, message)
+        return ChargeResult(status="failed", message=message)
+    except stripe.StripeError as exc:
+        logger.warning("deposit %s: charge failed: %s", deposit.pk, exc)
+        Deposit.objects.filter(pk=deposit.pk, status=Status.PROCESSING).update(
+            status=Status.AWAITING_PAYMENT
+        )
+        raise PaymentFailed("The payment service did not answer. Please try again.") from exc
+
+    Deposit.objects.filter(pk=deposit.pk).update(stripe_payment_intent=intent.id)
+    if intent.status == "requires_action":
+        return ChargeResult(status="requires_action", client_secret=intent.client_secret)
+    if intent.status in ("requires_payment_method", "canceled"):
+        error = intent.get("last_payment_error") or {}
+        message = error.get("message") or "Your card was declined."
+        _deposit_fail(deposit.pk, message)
+        return ChargeResult(status="failed", message=message)
+    return ChargeResult(status="processing")
+
+
+def _event_record(*, event: dict, payment_intent: str) -> bool:
+    """Record a webhook event; False if it was recorded before (the unique id decides)."""
+    try:
+        with transaction.atomic():
+            StripeEvent.objects.create(
+                event_id=event["id"], type=event["type"], payment_intent=payment_intent
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
+    # What Stripe says now, not only what the event says: status, amount and the fee.
+    intent = stripe_api.client().v1.payment_intents.retrieve(
+        intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+    )
+    if intent.status != "succeeded":
+        return f"payment intent {intent_id} is {intent.status}"
+    if intent.currency != "usd":
+        logger.error("payment intent %s is in %s, not usd", intent_id, intent.currency)
+        return "not usd"
+    amount = stripe_api.from_cents(intent.get("amount_received") or intent.amount)
+    fee = ZERO
+    balance_txn = (intent.get("latest_charge") or {}).get("balance_transaction")
+    if balance_txn and balance_txn.get("currency") == "usd":
+        fee = stripe_api.from_cents(balance_txn.get("fee") or 0)  # R-PAY-3
+
+    with transaction.atomic():
+        if not _event_record(event=event, payment_intent=intent_id):
+            return "duplicate event"
+        deposit = Deposit.objects.select_for_update().select_related("user").get(pk=deposit_id)
+        if str(deposit.user_id) != intent.metadata.get("user_id") or (
+            deposit.method != Deposit.Method.STRIPE
+        ):
+            logger.error("payment intent %s does not match deposit %s", intent_id, deposit_id)
+            return "mismatch"
+        if deposit.status == Status.CREDITED:
+            return "already credited"
+        if amount != deposit.amount:
+            logger.warning(
+                "deposit %s: asked %s, Stripe received %s; crediting what was received",
+                deposit.pk,
+                deposit.amount,
+                amount,
+            )
+        txn = deposit_credit(
+            user=deposit.user,
+            amount=amount,
+            fee=fee,
+            memo=f"Card deposit #{deposit.pk}",
+            ref_kind=RefKind.DEPOSIT,
+            ref_id=deposit.pk,
+            idempotency_key=f"stripe:{intent_id}",
+        )
+        deposit.amount = amount
+        deposit.fee = fee
+        deposit.status = Status.CREDITED
+        deposit.transaction = txn
+        deposit.stripe_payment_intent = intent_id
+        deposit.failure_message = ""
+        deposit.credited_at = timezone.now()
+        promo_redeem(deposit=deposit)
+        deposit.save()
+    return f"deposit {deposit.pk} credited"
+
+
+def _deposit_payment_failed(*, event: dict, intent: dict, deposit_id: str) -> str:
+    error = intent.get("last_payment_error") or {}
+    with transaction.atomic():
+        if not _event_record(event=event, payment_intent=intent["id"]):
+            return "duplicate event"
+        _deposit_fail(int(deposit_id), error.get("message") or "The payment failed.")
+    return f"deposit {deposit_id} failed"
+
+
+def stripe_event_handle(*, event: dict) -> str:
+    """Act on one webhook event whose signature was verified; safe to receive any number
+    of times, concurrently (R-PAY-2). Returns what was done, for the log."""
+    intent = event.get("data", {}).get("object", {})
+    if intent.get("object") != "payment_intent":
+        return "ignored"
+    deposit_id = (intent.get("metadata") or {}).get("deposit_id", "")
+    if not deposit_id.isdigit():
+        return "not a deposit"
+    if event["type"] == "payment_intent.succeeded":
+        return _deposit_confirm(event=event, intent_id=intent["id"], deposit_id=deposit_id)
+    if event["type"] == "payment_intent.payment_failed":
+        return _deposit_payment_failed(event=event, intent=intent, deposit_id=deposit_id)
+    return "ignored"
+
+
+def deposit_manual_create(*, user, amount: Decimal, memo: str, actor=None) -> Deposit:
+    """An operator's top-up of Deposited Funds (bank transfer...), through the ledger."""
+    with transaction.atomic():
+        deposit = Deposit.objects.create(
+            user=user,
+            method=Deposit.Method.MANUAL,
+            amount=amount,
+            status=Status.PROCESSING,
+            memo=memo[:255],
+        )
+        txn = deposit_credit(
+            user=user,
+            amount=amount,
+            manual=True,
+            memo=f"Manual deposit #{deposit.pk}: {memo}",
+            ref_kind=RefKind.DEPOSIT,
+            ref_id=deposit.pk,
+            actor=actor,
+        )
+        deposit.status = Status.CREDITED
+        deposit.transaction = txn
+        deposit.credited_at = timezone.now()
+        deposit.save(update_fields=["status", "transaction", "credited_at", "updated_at"])
+    return deposit
+
+
+def funds_add_manual(*, user, amount: Decimal, source: str, reason: str, actor=None) -> Transaction:
+    """The operator's manual top-up (``manage.py add_funds``): Deposited Funds as a manual
+    deposit, or Promotional Credit as a grant (goodwill)."""
+    if not reason.strip():
+        raise ValueError("a manual top-up needs a reason")
+    if source == Account.Kind.DEPOSITED:
+        return deposit_manual_create(user=user, amount=amount, memo=reason, actor=actor).transaction
+    if source == Account.Kind.PROMOTIONAL:
+        return promo_credit_grant(
+            user=user,
+            amount=amount,
+            memo=f"Promotional credit: {reason}",
+            ref_kind=RefKind.STAFF,
+            ref_id=actor.pk if actor else "",
+            actor=actor,
+        )
+    raise ValueError(f"unknown source {source!r}: deposited or promotional")

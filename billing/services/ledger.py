@@ -1,0 +1,355 @@
+"""Ledger services: every movement of money is one balanced, immutable transaction (R-BAL-3).
+
+Each service owns its ``transaction.atomic()``. It first locks the customer's three
+accounts (Deposited, Promotional, Owed) in a fixed order (by id) with
+``SELECT ... FOR NO KEY UPDATE``, so concurrent movements of one customer queue up and
+never deadlock; then it decides the amounts from the locked balances and writes the
+transaction. Each debit of a cached balance is also one conditional UPDATE
+(``... WHERE balance >= x``), and ``CHECK (balance >= 0)`` is the last line: no request,
+however concurrent, overdraws (R-BAL-5). On SQLite ``select_for_update`` is a no-op but
+every transaction begins IMMEDIATE (one writer at a time), and the same UPDATE holds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from billing.exceptions import InsufficientFunds, LedgerError
+from billing.ledger import Spend, Split
+from billing.models import Account, Entry, RefKind, Transaction, TransactionReason
+from billing.money import ZERO, quantize
+
+Kind = Account.Kind
+
+
+def _money(amount: Decimal, *, what: str = "amount", allow_zero: bool = False) -> Decimal:
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"{what} must be Decimal, not {type(amount).__name__}")
+    if amount != quantize(amount):
+        raise ValueError(f"{what} has more than the ledger's precision: {amount}")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValueError(f"{what} must be positive: {amount}")
+    return quantize(amount)
+
+
+def _customer_accounts_locked(user) -> dict[str, Account]:
+    """The customer's accounts, created on first use, locked in id order."""
+    locked = Account.objects.select_for_update(no_key=True).filter(user=user).order_by("pk")
+    accounts = {account.kind: account for account in locked}
+    if len(accounts) < len(Account.CUSTOMER_KINDS):
+        Account.objects.bulk_create(
+            [
+                Account(user=user, kind=kind, balance=ZERO)
+                for kind in Account.CUSTOMER_KINDS
+                if kind not in accounts
+            ],
+            ignore_conflicts=True,
+        )
+        accounts = {account.kind: account for account in locked.all()}
+    return accounts
+
+
+def _system_account(kind: str) -> Account:
+    account, _ = Account.objects.get_or_create(kind=kind, user=None)
+    return account
+
+
+def _already_posted(idempotency_key: str | None) -> Transaction | None:
+    # Checked under the customer's account locks; the unique constraint on the key is the
+    # backstop should any caller post the same key for two different customers.
+    if not idempotency_key:
+        return None
+    return Transaction.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def _move_balance(account: Account, delta: Decimal) -> Decimal:
+    """Apply ``delta`` to a customer's cached balance; one conditional UPDATE, never below 0."""
+    updated = Account.objects.filter(pk=account.pk, balance__gte=-delta).update(
+        balance=F("balance") + delta
+    )
+    if updated != 1:
+        raise InsufficientFunds(required=-delta, available=account.balance)
+    account.balance += delta
+    return account.balance
+
+
+def _post(
+    *,
+    user,
+    reason: str,
+    memo: str,
+    ref_kind: str,
+    ref_id: str | int,
+    legs: list[tuple[Account, Decimal]],
+    actor=None,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Write one balanced transaction and move the cached balances with it.
+
+    Call inside an atomic block that holds the locks of ``user``'s accounts. Legs of
+    zero are dropped; a credit is positive, a debit negative.
+    """
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if len(legs) < 2 or sum(amount for _, amount in legs) != 0:
+        raise LedgerError(f"unbalanced transaction: {[(a.kind, str(x)) for a, x in legs]}")
+    for account, _ in legs:
+        if account.is_customer and account.user_id != user.pk:
+            raise LedgerError("a transaction moves the accounts of one customer only")
+    if not memo.strip():
+        raise LedgerError("a transaction needs a memo")
+
+    txn = Transaction.objects.create(
+        user=user,
+        reason=reason,
+        memo=memo.strip()[:255],
+        ref_kind=ref_kind,
+        ref_id=str(ref_id),
+        actor=actor,
+        idempotency_key=idempotency_key or None,
+    )
+    entries = []
+    for account, amount in legs:
+        balance_after = None
+        if account.is_customer:
+            balance_after = _move_balance(account, account.sign * amount)
+        entries.append(
+            Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after)
+        )
+    Entry.objects.bulk_create(entries)
+    return txn
+
+
+def _split_of(txn: Transaction) -> Split:
+    """How much of a spend or return moved Promotional Credit and Deposited Funds."""
+    parts = {Kind.PROMOTIONAL: ZERO, Kind.DEPOSITED: ZERO}
+    for entry in txn.entries.select_related("account"):
+        if entry.account.kind in parts:
+            parts[entry.account.kind] += abs(entry.amount)
+    return Split(promotional=parts[Kind.PROMOTIONAL], deposited=parts[Kind.DEPOSITED])
+
+
+def deposit_credit(
+    *,
+    user,
+    amount: Decimal,
+    fee: Decimal = ZERO,
+    manual: bool = False,
+    memo: str,
+    ref_kind: str = RefKind.DEPOSIT,
+    ref_id: str | int = "",
+    actor=None,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Credit money the customer paid in (R-BAL-2).
+
+    What the customer owes after a reversal is paid off first (R-BAL-6); the rest becomes
+    Deposited Funds. The processor's fee is booked as an expense (R-PAY-3): the panel
+    receives ``amount - fee``, the customer is credited ``amount``. ``manual`` books an
+    operator's top-up (bank transfer) instead of a card payment.
+    """
+    amount = _money(amount)
+    fee = _money(fee, what="fee", allow_zero=True)
+    if fee > amount:
+        raise ValueError("the fee cannot exceed the deposit")
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        if existing := _already_posted(idempotency_key):
+            return existing
+        owed = accounts[Kind.OWED]
+        pay_off = min(owed.balance, amount)
+        received = _system_account(Kind.BANK if manual else Kind.PROCESSOR_CLEARING)
+        return _post(
+            user=user,
+            reason=TransactionReason.DEPOSIT,
+            memo=memo,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            legs=[
+                (received, -(amount - fee)),
+                (_system_account(Kind.PROCESSOR_FEES), -fee),
+                (owed, pay_off),
+                (accounts[Kind.DEPOSITED], amount - pay_off),
+            ],
+        )
+
+
+def promo_credit_grant(
+    *,
+    user,
+    amount: Decimal,
+    memo: str,
+    reason: str = TransactionReason.PROMO_GRANT,
+    ref_kind: str = RefKind.STAFF,
+    ref_id: str | int = "",
+    actor=None,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Grant Promotional Credit (R-BAL-2): a bonus, promo code, test credit or staff grant.
+
+    It has no cash value (R-PRO-2): it is spent but never withdrawn or refunded.
+    """
+    amount = _money(amount)
+    if reason not in (TransactionReason.PROMO_GRANT, TransactionReason.PROMO_BONUS):
+        raise LedgerError(f"not a reason for promotional credit: {reason}")
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        if existing := _already_posted(idempotency_key):
+            return existing
+        return _post(
+            user=user,
+            reason=reason,
+            memo=memo,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            legs=[
+                (_system_account(Kind.PROMOTIONS_EXPENSE), -amount),
+                (accounts[Kind.PROMOTIONAL], amount),
+            ],
+        )
+
+
+def funds_spend(
+    *,
+    user,
+    amount: Decimal,
+    memo: str,
+    ref_kind: str,
+    ref_id: str | int,
+    idempotency_key: str | None = None,
+) -> Spend:
+    """Charge the customer's balance: Promotional Credit first, then Deposited Funds (R-BAL-4).
+
+    Raises ``InsufficientFunds`` and changes nothing when the balance cannot cover
+    ``amount``, or while the customer owes money (R-BAL-5: spending never makes or
+    deepens a negative balance). With an ``idempotency_key`` already used, returns the
+    earlier spend.
+    """
+    amount = _money(amount)
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        if existing := _already_posted(idempotency_key):
+            return Spend(split=_split_of(existing), transaction=existing)
+        promotional = accounts[Kind.PROMOTIONAL]
+        deposited = accounts[Kind.DEPOSITED]
+        if accounts[Kind.OWED].balance > 0:
+            raise InsufficientFunds(required=amount, available=ZERO)
+        available = promotional.balance + deposited.balance
+        if available < amount:
+            raise InsufficientFunds(required=amount, available=available)
+        if settings.BILLING_SPEND_PROMOTIONAL_FIRST:
+            from_promotional = min(promotional.balance, amount)
+            from_deposited = amount - from_promotional
+        else:
+            from_deposited = min(deposited.balance, amount)
+            from_promotional = amount - from_deposited
+        txn = _post(
+            user=user,
+            reason=TransactionReason.SPEND,
+            memo=memo,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+            legs=[
+                (promotional, -from_promotional),
+                (deposited, -from_deposited),
+                (_system_account(Kind.SALES), amount),
+            ],
+        )
+        return Spend(
+            split=Split(promotional=from_promotional, deposited=from_deposited), transaction=txn
+        )
+
+
+def _unreturned(*, user, ref_kind: str, ref_id: str) -> Split:
+    from billing.selectors import spend_unreturned
+
+    return spend_unreturned(user=user, ref_kind=ref_kind, ref_id=ref_id)
+
+
+def funds_return(
+    *,
+    user,
+    split: Split,
+    memo: str,
+    ref_kind: str,
+    ref_id: str | int,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Give back (part of) a spend to the sources it came from (R-ORD-7, R-ORD-8).
+
+    ``split`` is usually ``split_return(...)``'s answer. Refuses (``LedgerError``) to
+    return to a source more than was spent from it under the same reference.
+    """
+    if not isinstance(split, Split) or split.total <= 0:
+        raise LedgerError("a return needs a positive split")
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        if existing := _already_posted(idempotency_key):
+            return existing
+        left = _unreturned(user=user, ref_kind=ref_kind, ref_id=str(ref_id))
+        if split.promotional > left.promotional or split.deposited > left.deposited:
+            raise LedgerError(f"return {split} exceeds what is left of {ref_kind} {ref_id}: {left}")
+        return _post(
+            user=user,
+            reason=TransactionReason.RETURN,
+            memo=memo,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+            legs=[
+                (_system_account(Kind.SALES), -split.total),
+                (accounts[Kind.PROMOTIONAL], split.promotional),
+                (accounts[Kind.DEPOSITED], split.deposited),
+            ],
+        )
+
+
+def staff_adjust(
+    *,
+    user,
+    source: str,
+    amount: Decimal,
+    reason: str,
+    actor,
+) -> Transaction:
+    """A staff correction of Deposited Funds or Promotional Credit, with a stated reason.
+
+    A positive ``amount`` credits the source. A negative one takes what the source
+    holds; whatever it cannot cover becomes Owed (R-BAL-5: a correction is one of the
+    ways a balance can go negative), recovered from the next deposits (R-BAL-6).
+    """
+    if source not in (Kind.DEPOSITED, Kind.PROMOTIONAL):
+        raise LedgerError(f"cannot adjust {source}")
+    if not isinstance(amount, Decimal) or amount == 0:
+        raise ValueError("an adjustment needs a non-zero Decimal amount")
+    _money(abs(amount))
+    if not reason.strip():
+        raise ValueError("an adjustment needs a reason")
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        target = accounts[source]
+        counter = _system_account(
+            Kind.ADJUSTMENTS if source == Kind.DEPOSITED else Kind.PROMOTIONS_EXPENSE
+        )
+        if amount > 0:
+            legs = [(target, amount), (counter, -amount)]
+        else:
+            taken = min(target.balance, -amount)
+            legs = [(target, -taken), (accounts[Kind.OWED], -(-amount - taken)), (counter, -amount)]
+        return _post(
+            user=user,
+            reason=TransactionReason.ADJUSTMENT,
+            memo=f"{Kind(source).label} adjustment: {reason.strip()}",
+            ref_kind=RefKind.STAFF,
+            ref_id=actor.pk if actor else "",
+            actor=actor,
+            legs=legs,
+        )

@@ -1,0 +1,100 @@
+"""Promo codes: a bonus of Promotional Credit on a deposit (R-PRO-1, R-PRO-2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.exceptions import PromoCodeRefused
+from billing.models import Deposit, PromoCode, PromoRedemption, RefKind, TransactionReason
+from billing.money import ZERO, quantize
+
+from .ledger import promo_credit_grant
+
+
+def promo_bonus(*, promo: PromoCode, amount: Decimal) -> Decimal:
+    """The bonus for a deposit of ``amount``: fixed, or a percentage capped at ``max_bonus``."""
+    if promo.kind == PromoCode.Kind.FIXED:
+        return quantize(promo.value)
+    bonus = quantize(amount * promo.value / 100)
+    if promo.max_bonus is not None:
+        bonus = min(bonus, promo.max_bonus)
+    return bonus
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount.quantize(Decimal('0.01'))}"
+
+
+def _refusals(promo: PromoCode, *, user, amount: Decimal, at: datetime):
+    """Every reason ``user`` may not use ``promo`` on a deposit of ``amount`` at ``at``."""
+    if not promo.is_active:
+        yield "This promo code is no longer active."
+    if at < promo.valid_from:
+        yield f"This promo code can be used from {promo.valid_from:%Y-%m-%d %H:%M} UTC."
+    if promo.valid_until is not None and at >= promo.valid_until:
+        yield f"This promo code expired on {promo.valid_until:%Y-%m-%d %H:%M} UTC."
+    eligible = promo.eligible_users.all()
+    if eligible.exists() and not eligible.filter(pk=user.pk).exists():
+        yield "This promo code is not available for your account."
+    if amount < promo.min_deposit:
+        yield f"This promo code needs a deposit of at least {_usd(promo.min_deposit)}."
+    if promo.max_uses_per_account is not None:
+        used = promo.redemptions.filter(user=user).count()
+        if used >= promo.max_uses_per_account == 1:
+            yield "You have already used this promo code."
+        elif used >= promo.max_uses_per_account:
+            yield f"You have already used this promo code {used} times, the most it allows."
+    if promo.max_uses_total is not None and promo.redemptions.count() >= promo.max_uses_total:
+        yield "This promo code has been fully redeemed."
+    if promo_bonus(promo=promo, amount=amount) <= ZERO:
+        yield "This promo code gives no bonus on this amount."
+
+
+def _refusal(promo: PromoCode, *, user, amount: Decimal, at: datetime) -> str:
+    """The first reason to refuse, or "" when the code may be used (R-PRO-1)."""
+    return next(_refusals(promo, user=user, amount=amount, at=at), "")
+
+
+def promo_code_check(*, code: str, user, amount: Decimal, at: datetime | None = None) -> PromoCode:
+    """The promo code if ``user`` may use it on a deposit of ``amount``; otherwise
+    ``PromoCodeRefused`` with the reason, fit to show (R-PRO-1)."""
+    promo = PromoCode.objects.filter(code=code.strip().upper()).first()
+    if promo is None:
+        raise PromoCodeRefused("This promo code does not exist.")
+    if reason := _refusal(promo, user=user, amount=amount, at=at or timezone.now()):
+        raise PromoCodeRefused(reason)
+    return promo
+
+
+def promo_redeem(*, deposit: Deposit) -> PromoRedemption | None:
+    """Grant the bonus of the deposit's promo code as Promotional Credit, if still allowed.
+
+    Runs inside the deposit's crediting. The validity window is judged as of when the
+    customer started the deposit; the usage limits now, under a lock on the code, so
+    concurrent deposits never exceed them. A refusal is noted on the deposit.
+    """
+    if deposit.promo_code_id is None:
+        return None
+    with transaction.atomic():
+        promo = PromoCode.objects.select_for_update().get(pk=deposit.promo_code_id)
+        reason = _refusal(promo, user=deposit.user, amount=deposit.amount, at=deposit.created_at)
+        if reason:
+            deposit.promo_note = f"Promo code {promo.code} was not applied: {reason}"
+            return None
+        bonus = promo_bonus(promo=promo, amount=deposit.amount)
+        txn = promo_credit_grant(
+            user=deposit.user,
+            amount=bonus,
+            memo=f"Promo code {promo.code}: bonus on deposit #{deposit.pk}",
+            reason=TransactionReason.PROMO_BONUS,
+            ref_kind=RefKind.DEPOSIT,
+            ref_id=deposit.pk,
+            idempotency_key=f"promo-bonus:deposit:{deposit.pk}",
+        )
+        return PromoRedemption.objects.create(
+            promo_code=promo, user=deposit.user, deposit=deposit, bonus=bonus, transaction=txn
+        )
