@@ -1,1 +1,314 @@
-"""Models of this app (added by the issues that build it)."""
+"""Orders, their history, and the staff's list of blocked link patterns (R-ORD-*, R-AUP-1).
+
+An order keeps what was live when it was placed (R-CAT-2): the customer's rate, the
+service's limits and flags. Its ``status`` is what the customer sees (API v2 labels);
+``relay_state`` is the panel's side of it: sent to a provider or not, waiting for a
+retry, or waiting for staff (R-ORD-4: staff see provider-side failure states that the
+customer sees as Pending).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import MD5
+
+from billing.money import MoneyField
+from catalog.links import MAX_LINK_LENGTH
+
+
+class OrderStatus(models.TextChoices):
+    # The labels are the API v2 status strings, sent as they are.
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    PARTIAL = "partial", "Partial"
+    CANCELED = "canceled", "Canceled"
+
+
+ACTIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING)
+FINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED)
+
+# R-ORD-4: the moves an order may make; a final status never changes again.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING: frozenset(
+        {
+            OrderStatus.IN_PROGRESS,
+            OrderStatus.PROCESSING,
+            OrderStatus.COMPLETED,
+            OrderStatus.PARTIAL,
+            OrderStatus.CANCELED,
+        }
+    ),
+    OrderStatus.IN_PROGRESS: frozenset(
+        {OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED}
+    ),
+    OrderStatus.PROCESSING: frozenset(
+        {OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED}
+    ),
+    OrderStatus.COMPLETED: frozenset(),
+    OrderStatus.PARTIAL: frozenset(),
+    OrderStatus.CANCELED: frozenset(),
+}
+
+
+class RelayState(models.TextChoices):
+    """Where the order is between the panel and its provider (staff only)."""
+
+    QUEUED = "queued", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    PLACED = "placed", "Placed with the provider"
+    RECONCILE = "reconcile", "Needs reconciliation"  # an `add` that may or may not have landed
+    FAILED = "failed", "Failed to send"  # every route tried; staff resend or cancel
+    MANUAL = "manual", "Manual service (staff)"
+    CLOSED = "closed", "Closed before sending"  # canceled before any provider had it
+
+
+STAFF_QUEUE_STATES = (RelayState.RECONCILE, RelayState.FAILED, RelayState.MANUAL)
+
+
+class Order(models.Model):
+    Status = OrderStatus
+    RelayState = RelayState
+
+    class Source(models.TextChoices):
+        WEB = "web", "New Order"
+        MASS = "mass", "Mass Order"
+        API = "api", "API"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
+    link = models.CharField(max_length=MAX_LINK_LENGTH)
+    quantity = models.PositiveIntegerField(
+        help_text="What is delivered in total (a drip-feed order: quantity per run x runs)."
+    )
+    charge = MoneyField()
+    # R-BAL-4: how the charge was paid, by funding source (empty only inside placement).
+    paid_promotional = MoneyField(null=True, blank=True)
+    paid_deposited = MoneyField(null=True, blank=True)
+    refunded = MoneyField(default=0, help_text="What has been returned of the charge.")
+    start_count = models.PositiveIntegerField(null=True, blank=True)
+    remains = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Comments, runs, interval, other fields of the type."
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 - NULL: no key
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="When it became final.")
+
+    # R-CAT-2: what was live at placement.
+    service_name = models.CharField(max_length=255)
+    service_type = models.CharField(max_length=32)
+    rate = MoneyField(help_text="The customer's rate per 1,000 (a Package: per package).")
+    min_quantity = models.PositiveIntegerField()
+    max_quantity = models.PositiveIntegerField()
+    can_cancel = models.BooleanField(default=False)
+    refill = models.BooleanField(default=False)
+    refill_days = models.PositiveSmallIntegerField(default=0)
+    dripfeed = models.BooleanField(default=False)
+    beta = models.BooleanField(default=False)
+
+    # The relay (staff only).
+    relay_state = models.CharField(
+        max_length=16, choices=RelayState.choices, default=RelayState.QUEUED
+    )
+    provider = models.ForeignKey(
+        "catalog.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    provider_service = models.ForeignKey(
+        "catalog.ProviderService",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        help_text="The route the order was sent (or is being sent) through.",
+    )
+    provider_order_id = models.BigIntegerField(null=True, blank=True)
+    routes_tried = models.JSONField(
+        default=list, blank=True, help_text="Provider routes given up on, in order."
+    )
+    relay_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts on the current route."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="While sending: when a stuck send counts as ambiguous."
+    )
+    relay_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    poll_due_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The Orders page: keyset pagination, newest first, per customer and status.
+            models.Index(F("user"), F("id").desc(), name="order_user_id"),
+            models.Index(F("user"), F("status"), F("id").desc(), name="order_user_status_id"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(relay_state="queued"),
+                name="order_relay_due",
+            ),
+            models.Index(
+                fields=["provider", "poll_due_at"],
+                condition=Q(poll_due_at__isnull=False),
+                name="order_poll_due",
+            ),
+            models.Index(
+                fields=["relay_state"],
+                condition=Q(relay_state__in=["sending", "reconcile", "failed", "manual"]),
+                name="order_relay_attention",
+            ),
+            models.Index(fields=["service", "status"], name="order_service_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(relay_state__in=RelayState.values), name="order_relay_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["web", "mass", "api"]), name="order_source_valid"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
+            models.CheckConstraint(condition=Q(charge__gte=0), name="order_charge_not_negative"),
+            models.CheckConstraint(
+                condition=Q(paid_promotional__isnull=True, paid_deposited__isnull=True)
+                | Q(
+                    paid_promotional__gte=0,
+                    paid_deposited__gte=0,
+                    charge=F("paid_promotional") + F("paid_deposited"),
+                ),
+                name="order_paid_split_is_charge",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0, refunded__lte=F("charge")),
+                name="order_refund_within_charge",
+            ),
+            models.CheckConstraint(
+                condition=Q(remains__isnull=True) | Q(remains__lte=F("quantity")),
+                name="order_remains_within_quantity",
+            ),
+            # R-ORD-3, R-ORD-12: one active order per account, link and service.
+            models.UniqueConstraint(
+                F("user"),
+                F("service"),
+                MD5("link"),
+                condition=Q(status__in=["pending", "in_progress", "processing"]),
+                name="order_one_active_per_link",
+            ),
+            # A retried request never makes a second order.
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_idempotency_key_per_user",
+            ),
+            # The provider's order id is unique per provider.
+            models.UniqueConstraint(
+                fields=["provider", "provider_order_id"],
+                condition=Q(provider_order_id__isnull=False),
+                name="order_provider_order_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(provider_order_id__isnull=True) | Q(provider__isnull=False),
+                name="order_provider_id_has_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        """Started at the provider: the customer can no longer cancel (R-ORD-6)."""
+        return self.status in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING)
+
+    @property
+    def needs_staff(self) -> bool:
+        return not self.is_final and self.relay_state in STAFF_QUEUE_STATES
+
+    @property
+    def comments(self) -> str:
+        return self.extra.get("comments", "")
+
+
+class OrderEvent(models.Model):
+    """One line of an order's history: a status change or a note, with time and cause (R-ORD-16)."""
+
+    class Cause(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        STAFF = "staff", "Staff"
+        PROVIDER = "provider", "Provider"
+        SCHEDULE = "schedule", "Schedule"
+        SYSTEM = "system", "Panel"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    cause = models.CharField(max_length=16, choices=Cause.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    staff_only = models.BooleanField(
+        default=False, help_text="Relay details (providers, errors) the customer does not see."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["order", "id"], name="order_event_order_id")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cause__in=["customer", "staff", "provider", "schedule", "system"]),
+                name="order_event_cause_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id}: {self.old_status or '-'} -> {self.new_status} ({self.cause})"
+
+    @property
+    def is_status_change(self) -> bool:
+        return self.old_status != self.new_status
+
+
+class BlockedPattern(models.Model):
+    """A link pattern or keyword that staff refuse at placement (R-AUP-1)."""
+
+    class Kind(models.TextChoices):
+        KEYWORD = "keyword", "Keyword (in the link or comments, any case)"
+        DOMAIN = "domain", "Domain (and its subdomains)"
+        REGEX = "regex", "Regular expression (searched in the link)"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.KEYWORD)
+    pattern = models.CharField(max_length=300)
+    note = models.CharField(max_length=200, blank=True, help_text="Why (for staff).")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "pattern"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["keyword", "domain", "regex"]),
+                name="blocked_pattern_kind_valid",
+            ),
+            models.CheckConstraint(condition=~Q(pattern=""), name="blocked_pattern_not_empty"),
+            models.UniqueConstraint(fields=["kind", "pattern"], name="blocked_pattern_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.pattern}"

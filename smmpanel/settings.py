@@ -338,3 +338,31 @@ if LEDGER_TRUNCATE_ALLOWED and USES_POSTGRES:
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["options"] = f"{_db_options.get('options', '')} -c smmpanel.ledger_truncate=allow"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("billing.context_processors.balance")
+
+# --- orders ----------------------------------------------------------------------------------
+# The relay (orders/services/relay.py): retries per provider route, then the next route.
+ORDERS_RELAY_RETRIES = env.int("ORDERS_RELAY_RETRIES", default=5)
+ORDERS_RELAY_BACKOFF_SECONDS = env.float("ORDERS_RELAY_BACKOFF_SECONDS", default=30.0)
+ORDERS_RELAY_BACKOFF_MAX_SECONDS = env.float("ORDERS_RELAY_BACKOFF_MAX_SECONDS", default=900.0)
+# A send (or poll) longer than PROVIDER_TIMEOUT plus this is stuck: its add is ambiguous.
+ORDERS_RELAY_GRACE_SECONDS = env.float("ORDERS_RELAY_GRACE_SECONDS", default=30.0)
+# A queued order whose relay message never ran (lost) is handed on again after this.
+ORDERS_RELAY_LOST_AFTER_SECONDS = env.float("ORDERS_RELAY_LOST_AFTER_SECONDS", default=300.0)
+ORDERS_RELAY_DUE_SECONDS = env.float("ORDERS_RELAY_DUE_SECONDS", default=10.0)
+# Status polling: each active order about this often, at most this many 100-order batches a run.
+ORDERS_POLL_SECONDS = env.float("ORDERS_POLL_SECONDS", default=60.0)
+ORDERS_POLL_MAX_BATCHES = env.int("ORDERS_POLL_MAX_BATCHES", default=50)
+# R-ORD-15: fetch an order's link before sending it; 404/410 cancels it with a full return.
+# Private, loopback and link-local addresses are refused unless listed here (tests only).
+ORDERS_LINK_CHECK = env.bool("ORDERS_LINK_CHECK", default=True)
+ORDERS_LINK_CHECK_TIMEOUT = env.float("ORDERS_LINK_CHECK_TIMEOUT", default=5.0)
+ORDERS_LINK_CHECK_ALLOWED_NETWORKS = env.list("ORDERS_LINK_CHECK_ALLOWED_NETWORKS", default=[])
+ORDERS_PAGE_SIZE = env.int("ORDERS_PAGE_SIZE", default=50)
+ORDERS_MASS_MAX_LINES = env.int("ORDERS_MASS_MAX_LINES", default=1000)
+# Tests give each xdist worker's Celery worker its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
+    "task": "orders.relay_due",
+    "schedule": ORDERS_RELAY_DUE_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}

@@ -1,0 +1,37 @@
+"""Every write of the orders app. Other apps import from here (see docs/ARCHITECTURE.md)."""
+
+from orders.services.lifecycle import (
+    order_can_be_canceled_by_customer,
+    order_cancel_request,
+    order_finish,
+    order_reconcile,
+    order_resend,
+    order_staff_cancel,
+    order_staff_partial,
+    order_staff_progress,
+    order_transition,
+    orders_cancel_pricing_error,
+)
+from orders.services.placement import (
+    PlacementContext,
+    order_charge,
+    order_place,
+    order_place_in_context,
+)
+
+__all__ = [
+    "PlacementContext",
+    "order_can_be_canceled_by_customer",
+    "order_cancel_request",
+    "order_charge",
+    "order_finish",
+    "order_place",
+    "order_place_in_context",
+    "order_reconcile",
+    "order_resend",
+    "order_staff_cancel",
+    "order_staff_partial",
+    "order_staff_progress",
+    "order_transition",
+    "orders_cancel_pricing_error",
+]

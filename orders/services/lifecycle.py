@@ -1,0 +1,353 @@
+"""An order's life after placement: status moves, returns, cancel, and staff actions.
+
+Every status change goes through ``order_transition`` (the moves allowed are data:
+``orders.models.TRANSITIONS``) and leaves a history line with its cause (R-ORD-16). A
+return happens in the same transaction as the move to Partial or Canceled, on the locked
+order row, and a final status never moves again, so a return is applied exactly once; the
+ledger's idempotency key on the return is the backstop (R-ORD-7, R-ORD-8).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.ledger import Split
+from billing.models import RefKind
+from billing.money import ZERO, quantize
+from billing.selectors import spend_unreturned
+from billing.services import funds_return, split_return
+from catalog.models import Service
+from orders.exceptions import CancelRefused, InvalidTransition, StaffActionRefused
+from orders.models import FINAL_STATUSES, TRANSITIONS, Order, OrderEvent, RelayState
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+Cause = OrderEvent.Cause
+
+
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().select_related("service").get(pk=order_id)
+
+
+def order_event_add(
+    *,
+    order: Order,
+    note: str,
+    cause: str,
+    actor=None,
+    staff_only: bool = False,
+) -> OrderEvent:
+    """A history line that is not a status change (a cancel request, a relay note)."""
+    return OrderEvent.objects.create(
+        order=order,
+        old_status=order.status,
+        new_status=order.status,
+        cause=cause,
+        actor=actor,
+        note=note[:500],
+        staff_only=staff_only,
+    )
+
+
+def order_transition(
+    *, order: Order, new: str, cause: str, actor=None, note: str = ""
+) -> OrderEvent:
+    """Move ``order`` (locked by the caller, inside its transaction) to ``new`` and save it.
+
+    Refuses a move ``TRANSITIONS`` does not allow (``InvalidTransition``); writes the
+    history line (R-ORD-16). Other changed fields of ``order`` are saved with it.
+    """
+    old = order.status
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransition(
+            f"Order #{order.pk} is {Status(old).label}; it cannot become {Status(new).label}."
+        )
+    order.status = new
+    if new in FINAL_STATUSES:
+        order.completed_at = timezone.now()
+        order.poll_due_at = None
+        order.next_attempt_at = None
+    order.save()
+    return OrderEvent.objects.create(
+        order=order, old_status=old, new_status=new, cause=cause, actor=actor, note=note[:500]
+    )
+
+
+def _order_return(*, order: Order, amount: Decimal, why: str) -> None:
+    """Give ``amount`` of the charge back to the sources it was paid from (R-ORD-7/8)."""
+    amount = quantize(amount)
+    if amount <= 0:
+        return
+    paid = Split(promotional=order.paid_promotional or ZERO, deposited=order.paid_deposited or ZERO)
+    left = spend_unreturned(user=order.user, ref_kind=RefKind.ORDER, ref_id=order.pk)
+    returned = Split(
+        promotional=paid.promotional - left.promotional, deposited=paid.deposited - left.deposited
+    )
+    split = split_return(amount=amount, paid=paid, returned=returned)
+    funds_return(
+        user=order.user,
+        split=split,
+        memo=f"Order #{order.pk}: {why}"[:255],
+        ref_kind=RefKind.ORDER,
+        ref_id=order.pk,
+        idempotency_key=f"order:{order.pk}:return:{order.status}",
+    )
+    order.refunded = quantize(order.refunded + amount)
+    Order.objects.filter(pk=order.pk).update(refunded=order.refunded)
+
+
+def partial_return_amount(*, order: Order, remains: int) -> Decimal:
+    """R-ORD-7: the undelivered part, charge x remains / quantity, rounded to the ledger."""
+    return min(quantize(order.charge * remains / order.quantity), order.charge - order.refunded)
+
+
+def order_finish(
+    *,
+    order: Order,
+    status: str,
+    cause: str,
+    actor=None,
+    note: str = "",
+    remains: int | None = None,
+) -> OrderEvent:
+    """Move a locked order to a final status with the matching return (R-ORD-7, R-ORD-8).
+
+    Completed returns nothing; Partial returns charge x remains / quantity; Canceled
+    returns the whole charge. Each to the funding sources in the proportions paid.
+    """
+    if status == Status.COMPLETED:
+        order.remains = 0
+        return order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
+    if status == Status.PARTIAL:
+        if remains is None:
+            raise StaffActionRefused("A Partial order needs the quantity that remains.")
+        remains = max(0, min(int(remains), order.quantity))
+        order.remains = remains
+        event = order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
+        amount = partial_return_amount(order=order, remains=remains)
+        _order_return(order=order, amount=amount, why=f"partial, {remains} undelivered")
+        return event
+    if status == Status.CANCELED:
+        if order.remains is None:
+            order.remains = order.quantity
+        event = order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
+        _order_return(order=order, amount=order.charge - order.refunded, why="canceled")
+        return event
+    raise ValueError(f"not a final status: {status}")
+
+
+def order_cancel_now(*, order: Order, cause: str, actor=None, note: str = "") -> OrderEvent:
+    """Cancel a locked order with a full return; an order no provider has is closed."""
+    if order.relay_state != RelayState.PLACED:
+        order.relay_state = RelayState.CLOSED
+        order.lease_until = None
+    return order_finish(order=order, status=Status.CANCELED, cause=cause, actor=actor, note=note)
+
+
+def _relay_cancel_on_commit(order: Order) -> None:
+    from orders.tasks import order_cancel_relay_task
+
+    order_id = order.pk
+    transaction.on_commit(lambda: order_cancel_relay_task.delay(order_id))
+
+
+# --- the customer ---------------------------------------------------------------------------
+def order_cancel_request(*, user, order: Order) -> None:
+    """The customer asks to cancel (R-ORD-6): only while Pending, on services that allow it.
+
+    An order no provider has yet is canceled at once with a full return. One the provider
+    has is asked to cancel there; the return follows when the provider reports it
+    Canceled (not guaranteed). Asking twice changes nothing. Raises ``CancelRefused``;
+    someone else's order raises ``Order.DoesNotExist``.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk, user=user)
+        if order.status in FINAL_STATUSES:
+            raise CancelRefused(f"This order is already {order.get_status_display()}.")
+        if order.status != Status.PENDING:
+            raise CancelRefused("This order has started, so it can no longer be canceled.")
+        if not order.can_cancel:
+            raise CancelRefused("This service does not allow cancel.")
+        if order.cancel_requested_at is not None:
+            return
+        if order.relay_state in (RelayState.QUEUED, RelayState.FAILED, RelayState.MANUAL):
+            order_cancel_now(
+                order=order, cause=Cause.CUSTOMER, actor=user, note="Canceled at your request."
+            )
+            return
+        order.cancel_requested_at = timezone.now()
+        order.save(update_fields=["cancel_requested_at", "updated_at"])
+        order_event_add(
+            order=order,
+            cause=Cause.CUSTOMER,
+            actor=user,
+            note="Cancel requested; the provider decides (not guaranteed).",
+        )
+        if order.relay_state == RelayState.PLACED:
+            _relay_cancel_on_commit(order)
+        # SENDING or RECONCILE: the relay acts on the request once it knows where the order is.
+
+
+def order_can_be_canceled_by_customer(order: Order) -> bool:
+    """Whether the Cancel button shows (R-ORD-6)."""
+    return order.status == Status.PENDING and order.can_cancel and order.cancel_requested_at is None
+
+
+# --- staff (admin actions call these) ---------------------------------------------------------
+def _staff_order(order_id: int) -> Order:
+    order = _locked(order_id)
+    if order.status in FINAL_STATUSES:
+        raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
+    return order
+
+
+def order_staff_cancel(*, order_id: int, actor, reason: str) -> Order:
+    """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told."""
+    with transaction.atomic():
+        order = _staff_order(order_id)
+        placed = order.relay_state == RelayState.PLACED
+        order_cancel_now(order=order, cause=Cause.STAFF, actor=actor, note=reason)
+        if placed:
+            _relay_cancel_on_commit(order)
+    return order
+
+
+def order_staff_partial(*, order_id: int, remains: int, actor, reason: str) -> Order:
+    """Staff mark an order Partial: the undelivered part returns (R-ORD-7)."""
+    with transaction.atomic():
+        order = _staff_order(order_id)
+        if not 0 <= remains <= order.quantity:
+            raise StaffActionRefused(f"Remains must be between 0 and {order.quantity}.")
+        order_finish(
+            order=order,
+            status=Status.PARTIAL,
+            cause=Cause.STAFF,
+            actor=actor,
+            note=reason,
+            remains=remains,
+        )
+    return order
+
+
+def order_staff_progress(
+    *,
+    order_id: int,
+    status: str,
+    actor,
+    start_count: int | None = None,
+    remains: int | None = None,
+    note: str = "",
+) -> Order:
+    """Staff move an order they deliver by hand (a manual service): In progress, Completed."""
+    if status not in (Status.IN_PROGRESS, Status.PROCESSING, Status.COMPLETED):
+        raise StaffActionRefused("Use cancel or Partial for those; they return money.")
+    with transaction.atomic():
+        order = _staff_order(order_id)
+        if start_count is not None:
+            order.start_count = start_count  # R-ORD-5
+        if remains is not None:
+            order.remains = max(0, min(remains, order.quantity))
+        if status == Status.COMPLETED:
+            order_finish(order=order, status=status, cause=Cause.STAFF, actor=actor, note=note)
+        elif status != order.status:
+            if order.remains is None:
+                order.remains = order.quantity
+            order_transition(order=order, new=status, cause=Cause.STAFF, actor=actor, note=note)
+        else:
+            order.save()
+    return order
+
+
+def order_resend(*, order_id: int, actor) -> Order:
+    """Staff send again an order that failed to send, or that they found the provider lacks."""
+    with transaction.atomic():
+        order = _staff_order(order_id)
+        if order.relay_state not in (RelayState.FAILED, RelayState.RECONCILE, RelayState.MANUAL):
+            raise StaffActionRefused(
+                f"Order #{order.pk} is {order.get_relay_state_display().lower()}; "
+                "only failed, unreconciled or manual orders are resent."
+            )
+        if order.status != Status.PENDING:
+            raise StaffActionRefused("Only a Pending order is resent.")
+        order.relay_state = RelayState.QUEUED
+        order.provider = None
+        order.provider_service = None
+        order.provider_order_id = None
+        order.routes_tried = []
+        order.relay_attempts = 0
+        order.next_attempt_at = None
+        order.lease_until = None
+        order.relay_error = ""
+        order.save()
+        order_event_add(
+            order=order, cause=Cause.STAFF, actor=actor, note="Resent by staff.", staff_only=True
+        )
+        from orders.tasks import order_relay_task
+
+        order_id = order.pk
+        transaction.on_commit(lambda: order_relay_task.delay(order_id))
+    return order
+
+
+def order_reconcile(*, order_id: int, provider_order_id: int, actor) -> Order:
+    """Staff found the order of an ambiguous ``add`` at the provider: record its id."""
+    with transaction.atomic():
+        order = _staff_order(order_id)
+        if order.relay_state != RelayState.RECONCILE or order.provider_id is None:
+            raise StaffActionRefused(f"Order #{order.pk} is not waiting for reconciliation.")
+        if provider_order_id < 1:
+            raise StaffActionRefused("Give the provider's order id.")
+        clash = (
+            Order.objects.filter(provider_id=order.provider_id, provider_order_id=provider_order_id)
+            .exclude(pk=order.pk)
+            .first()
+        )
+        if clash is not None:
+            raise StaffActionRefused(
+                f"The provider's order {provider_order_id} already belongs to order #{clash.pk}."
+            )
+        now = timezone.now()
+        order.provider_order_id = provider_order_id
+        order.relay_state = RelayState.PLACED
+        order.relay_error = ""
+        order.lease_until = None
+        order.sent_at = order.sent_at or now
+        order.poll_due_at = now
+        order.save()
+        order_event_add(
+            order=order,
+            cause=Cause.STAFF,
+            actor=actor,
+            note=f"Reconciled: the provider's order {provider_order_id}.",
+            staff_only=True,
+        )
+        if order.cancel_requested_at is not None:
+            _relay_cancel_on_commit(order)
+    return order
+
+
+def orders_cancel_pricing_error(*, service_id: int, actor, note: str = "") -> int:
+    """R-CAT-4: cancel, with a full return, the unfinished orders of a service flagged with a
+    pricing error and placed before the flag. One transaction per order; returns how many."""
+    service = Service.objects.get(pk=service_id)
+    if service.pricing_error_at is None:
+        raise StaffActionRefused(f"Service #{service.pk} is not flagged with a pricing error.")
+    reason = note or f"Pricing error on the service: {service.pricing_error_note}".strip()
+    ids = list(
+        Order.objects.filter(service_id=service.pk, created_at__lte=service.pricing_error_at)
+        .exclude(status__in=FINAL_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for order_id in ids:
+        try:
+            order_staff_cancel(order_id=order_id, actor=actor, reason=reason[:500])
+        except StaffActionRefused:
+            continue  # it became final meanwhile
+        count += 1
+    return count

@@ -1,0 +1,308 @@
+"""Placing orders: New Order, Mass Order and the API v2 ``add`` (R-ORD-1..3, R-AUP-1, R-CAT-2).
+
+``order_place`` validates, prices at the customer's live rate, creates the order, spends
+from the balance (Promotional Credit first, the split stored on the order) and writes the
+first history line, in one transaction. The database has the last word on the two rules
+that races could break: one active order per account, link and service (a partial unique
+index) and one order per idempotency key; the ledger refuses to overdraw (R-BAL-5).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from billing.exceptions import InsufficientFunds
+from billing.models import RefKind
+from billing.money import ZERO, quantize
+from billing.services import funds_spend
+from catalog.exceptions import LinkRejected
+from catalog.models import Service
+from catalog.provider_client import ADD_FIELDS
+from catalog.selectors import RateBook, rate_book_for_user, service_link_check
+from orders.blocking import BlockedRules
+from orders.exceptions import (
+    IncorrectRequest,
+    LinkRefused,
+    NotEnoughFunds,
+    OrderRefused,
+    OverlappingOrder,
+    QuantityRefused,
+    ServiceRefused,
+)
+from orders.models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
+
+THOUSAND = Decimal(1000)
+MAX_RUNS = 1000
+MAX_INTERVAL_MINUTES = 60 * 24 * 30
+MAX_KEY_LENGTH = 128
+# Fields of other service types, stored on the order and passed through to the provider.
+PASS_THROUGH = ADD_FIELDS - {"service", "link", "quantity", "comments", "runs", "interval"}
+SOURCE_NOTES = {
+    Order.Source.WEB: "Placed on the New Order page.",
+    Order.Source.MASS: "Placed through Mass Order.",
+    Order.Source.API: "Placed through the API.",
+}
+
+
+@dataclass
+class PlacementContext:
+    """What a customer's placements share: loaded once for a whole mass order."""
+
+    user: object
+    book: RateBook
+    blocked: BlockedRules
+    services: dict[int, Service | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, user, service_ids=()) -> PlacementContext:
+        context = cls(user=user, book=rate_book_for_user(user=user), blocked=BlockedRules.load())
+        if service_ids:
+            found = Service.objects.filter(pk__in=set(service_ids), enabled=True).in_bulk()
+            context.services = {pk: found.get(pk) for pk in set(service_ids)}
+        return context
+
+    def service(self, service_id) -> Service:
+        try:
+            pk = int(service_id)
+        except (TypeError, ValueError):
+            raise ServiceRefused("Choose a service.") from None
+        if pk not in self.services:
+            self.services[pk] = Service.objects.filter(pk=pk, enabled=True).first()
+        service = self.services[pk]
+        if service is None:
+            raise ServiceRefused("This service does not exist or is not available now.")
+        return service
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """An order's fields after validation against its service's type."""
+
+    link: str
+    quantity: int  # what is delivered in total
+    units: int  # what the limits apply to: the quantity per run, or the comment lines
+    runs: int = 1
+    extra: dict = field(default_factory=dict)
+
+
+def _positive_int(value, *, what: str, error_class=IncorrectRequest, field_name=None) -> int:
+    if isinstance(value, bool):
+        raise error_class(f"Enter a whole number for the {what}.", field=field_name)
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise error_class(f"Enter a whole number for the {what}.", field=field_name) from None
+    if number < 1:
+        raise error_class(f"The {what} must be at least 1.", field=field_name)
+    return number
+
+
+def _order_spec(
+    *, service: Service, link: str, quantity, comments: str | None, extra: dict
+) -> OrderSpec:
+    """The order's link, quantity and extra fields by the service's type (API_V2.md ``add``)."""
+    if service.type == Service.Type.SUBSCRIPTIONS:
+        raise IncorrectRequest("Subscriptions cannot be ordered yet.", field="service")
+    try:
+        link = service_link_check(service=service, link=link)
+    except LinkRejected as exc:
+        raise LinkRefused(exc.message) from None
+
+    stored = {
+        name: str(value).strip()
+        for name, value in extra.items()
+        if name in PASS_THROUGH and value is not None and str(value).strip()
+    }
+    if service.type == Service.Type.PACKAGE:
+        return OrderSpec(link=link, quantity=1, units=1, extra=stored)
+    if service.type == Service.Type.CUSTOM_COMMENTS:
+        lines = [line.strip() for line in (comments or "").splitlines() if line.strip()]
+        if not lines:
+            raise IncorrectRequest("Write the comments, one per line.", field="comments")
+        stored["comments"] = "\n".join(lines)
+        return OrderSpec(link=link, quantity=len(lines), units=len(lines), extra=stored)
+
+    if quantity is None or (isinstance(quantity, str) and not quantity.strip()):
+        raise IncorrectRequest("Enter the quantity.", field="quantity")
+    units = _positive_int(quantity, what="quantity", field_name="quantity")
+    runs_value, interval_value = extra.get("runs"), extra.get("interval")
+    if runs_value in (None, "") and interval_value in (None, ""):
+        return OrderSpec(link=link, quantity=units, units=units, extra=stored)
+    # Drip-feed (R-ORD-2): `quantity` per run, `runs` times, `interval` minutes apart.
+    if not service.dripfeed:
+        raise IncorrectRequest("This service does not offer drip-feed.", field="runs")
+    runs = _positive_int(runs_value, what="number of runs", field_name="runs")
+    interval = _positive_int(interval_value, what="interval", field_name="interval")
+    if runs > MAX_RUNS:
+        raise IncorrectRequest(f"At most {MAX_RUNS} runs.", field="runs")
+    if interval > MAX_INTERVAL_MINUTES:
+        raise IncorrectRequest("The interval is too long.", field="interval")
+    stored.update(runs=runs, interval=interval, quantity_per_run=units)
+    return OrderSpec(link=link, quantity=units * runs, units=units, runs=runs, extra=stored)
+
+
+def _check_limits(*, service: Service, units: int) -> None:
+    if units < service.min_quantity:
+        raise QuantityRefused(
+            f"The minimum for this service is {service.min_quantity}.",
+            api_message=f"Quantity less than minimal {service.min_quantity}",
+        )
+    if units > service.max_quantity:
+        raise QuantityRefused(
+            f"The maximum for this service is {service.max_quantity}.",
+            api_message=f"Quantity more than maximum {service.max_quantity}",
+        )
+
+
+def order_charge(*, service: Service, rate: Decimal, quantity: int) -> Decimal:
+    """R-ORD-2: rate x quantity / 1000, rounded to the ledger; a Package costs its rate."""
+    if service.type == Service.Type.PACKAGE:
+        return quantize(rate)
+    return quantize(rate * quantity / THOUSAND)
+
+
+def _violated_constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", "") or ""
+
+
+def order_place(
+    *,
+    user,
+    service_id: int,
+    link: str,
+    quantity: int | None,
+    source: str,
+    comments: str | None = None,
+    extra: dict | None = None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Place one order for ``user`` and charge the balance; raises an ``OrderRefused``.
+
+    With an ``idempotency_key`` the customer already used, returns that earlier order.
+    The relay to the provider starts once the transaction commits.
+    """
+    return order_place_in_context(
+        context=PlacementContext.load(user=user),
+        service_id=service_id,
+        link=link,
+        quantity=quantity,
+        source=source,
+        comments=comments,
+        extra=extra,
+        idempotency_key=idempotency_key,
+    )
+
+
+def order_place_in_context(
+    *,
+    context: PlacementContext,
+    service_id,
+    link: str,
+    quantity,
+    source: str,
+    comments: str | None = None,
+    extra: dict | None = None,
+    idempotency_key: str | None = None,
+    relay: bool = True,
+) -> Order:
+    """``order_place`` with the customer's rates, blocked patterns and services preloaded.
+
+    ``relay=False`` leaves starting the relay to the caller (Mass Order starts it in batches).
+    """
+    user = context.user
+    if source not in Order.Source.values:
+        raise ValueError(f"unknown order source {source!r}")
+    key = (idempotency_key or "").strip() or None
+    if key is not None:
+        if len(key) > MAX_KEY_LENGTH:
+            raise IncorrectRequest(f"The idempotency key is longer than {MAX_KEY_LENGTH}.")
+        earlier = Order.objects.filter(user=user, idempotency_key=key).first()
+        if earlier is not None:
+            return earlier
+    if not getattr(user, "can_order", True):
+        raise OrderRefused("This account cannot place orders.", api_message="Invalid API key")
+
+    service = context.service(service_id)  # R-ORD-3: unknown or disabled
+    spec = _order_spec(
+        service=service, link=link or "", quantity=quantity, comments=comments, extra=extra or {}
+    )
+    _check_limits(service=service, units=spec.units)  # R-ORD-3
+    if context.blocked.blocks(link=spec.link, comments=spec.extra.get("comments", "")):
+        raise LinkRefused(  # R-AUP-1
+            "This link cannot be ordered: it is on our acceptable use policy's blocked list."
+        )
+    rate = context.book.rate(service)  # R-CAT-6: the customer's live price
+    charge = order_charge(service=service, rate=rate, quantity=spec.quantity)
+
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                user=user,
+                service=service,
+                link=spec.link,
+                quantity=spec.quantity,
+                charge=charge,
+                extra=spec.extra,
+                source=source,
+                idempotency_key=key,
+                # R-CAT-2: what is live now stays with the order.
+                service_name=service.name,
+                service_type=service.type,
+                rate=rate,
+                min_quantity=service.min_quantity,
+                max_quantity=service.max_quantity,
+                can_cancel=service.cancel,
+                refill=service.refill,
+                refill_days=service.refill_days,
+                dripfeed=service.dripfeed,
+                beta=service.beta,
+            )
+            promotional = deposited = ZERO
+            if charge > 0:
+                try:
+                    spend = funds_spend(  # R-BAL-4: Promotional Credit first
+                        user=user,
+                        amount=charge,
+                        memo=f"Order #{order.pk}: {service.name}"[:255],
+                        ref_kind=RefKind.ORDER,
+                        ref_id=order.pk,
+                    )
+                except InsufficientFunds:
+                    raise NotEnoughFunds(
+                        f"Your balance does not cover this order's charge of ${charge}."
+                    ) from None
+                promotional, deposited = spend.split.promotional, spend.split.deposited
+            Order.objects.filter(pk=order.pk).update(
+                paid_promotional=promotional, paid_deposited=deposited
+            )
+            order.paid_promotional, order.paid_deposited = promotional, deposited
+            OrderEvent.objects.create(  # R-ORD-16
+                order=order,
+                new_status=Order.Status.PENDING,
+                cause=OrderEvent.Cause.CUSTOMER,
+                actor=user,
+                note=SOURCE_NOTES[source],
+            )
+            if relay:
+                from orders.tasks import order_relay_task
+
+                order_id = order.pk
+                transaction.on_commit(lambda: order_relay_task.delay(order_id))
+    except IntegrityError as exc:
+        constraint = _violated_constraint(exc)
+        if constraint == "order_idempotency_key_per_user":
+            return Order.objects.get(user=user, idempotency_key=key)
+        if constraint == "order_one_active_per_link":  # R-ORD-12
+            raise OverlappingOrder(
+                "You already have an active order of this service on this link. "
+                "Wait until it is completed."
+            ) from None
+        raise
+    return order

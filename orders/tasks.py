@@ -1,0 +1,29 @@
+"""Celery tasks of the orders app: thin, named, take ids, safe to run twice."""
+
+from celery import shared_task
+
+from orders.services import relay
+
+
+@shared_task(name="orders.relay")
+def order_relay_task(order_id: int) -> None:
+    """Send one order to its provider (after placement, a retry, a failover, a resend)."""
+    relay.order_relay(order_id=order_id)
+
+
+@shared_task(name="orders.relay_due")
+def orders_relay_due_task() -> None:
+    """Beat (``ORDERS_RELAY_DUE_SECONDS``): due retries, lost messages, stuck sends."""
+    relay.orders_relay_due()
+
+
+@shared_task(name="orders.poll")
+def orders_poll_task() -> None:
+    """Beat (``ORDERS_POLL_SECONDS``): the status of active orders, 100 per provider call."""
+    relay.orders_poll()
+
+
+@shared_task(name="orders.cancel_relay")
+def order_cancel_relay_task(order_id: int) -> None:
+    """Ask the provider to cancel an order."""
+    relay.order_cancel_relay(order_id=order_id)
