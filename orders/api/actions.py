@@ -1,12 +1,72 @@
 """The API v2 actions: each takes the account and the request's fields and returns
 the answer's payload, or raises ``ApiError`` with the contract's wording
-(../shared/spec/API_V2.md). They call the same selectors and services as the web pages."""
+(../shared/spec/API_V2.md). They call the same selectors and services as the web pages:
+one ``order_place`` for the web, Mass Order and the API."""
 
 from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
+from orders import services as order_services
+from orders.exceptions import OrderRefused
+from orders.models import Order
+from orders.selectors import order_get_for_user, orders_for_user_by_ids
 
 from .transport import ApiError
+
+MAX_IDS = 100
+INCORRECT_ORDER = "Incorrect order ID"
+INCORRECT_REQUEST = "Incorrect request"
+# The fields `add` passes by name; any other field (drip-feed's runs and interval, Poll's
+# answer_number, Web Traffic's country, ...) goes to order_place as `extra`, which keeps the
+# ones API v2 defines.
+KNOWN_FIELDS = {"key", "action", "service", "link", "quantity", "comments", "idempotency_key"}
+MAX_EXTRA_FIELDS = 20
+MAX_FIELD_LENGTH = 2000
+
+
+def _int(value: str | None, *, message: str) -> int:
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ApiError(message)
+    return int(text)
+
+
+def _optional_int(params, name: str) -> int | None:
+    if params.get(name, "").strip() == "":
+        return None
+    return _int(params[name], message=INCORRECT_REQUEST)
+
+
+def _id_list(text: str) -> list[str]:
+    """The comma-separated ids of a multi call (at most 100), as given."""
+    tokens = [token.strip() for token in text.split(",") if token.strip()]
+    if not tokens or len(tokens) > MAX_IDS:
+        raise ApiError(INCORRECT_REQUEST)
+    return list(dict.fromkeys(tokens))
+
+
+def _as_id(token: str) -> int | None:
+    return int(token) if token.isascii() and token.isdigit() and len(token) <= 18 else None
+
+
+def _ids(text: str) -> list[int]:
+    """The ids of a multi call whose answer is a list keyed by integer ids."""
+    ids = [_as_id(token) for token in _id_list(text)]
+    if None in ids:
+        raise ApiError(INCORRECT_REQUEST)
+    return ids
+
+
+def _orders_by_token(user, tokens: list[str]) -> dict[str, Order | None]:
+    """Each token's order, None for a malformed, unknown or someone else's id."""
+    ids = {token: _as_id(token) for token in tokens}
+    found = orders_for_user_by_ids(user=user, ids=[i for i in ids.values() if i is not None])
+    return {token: found.get(order_id) for token, order_id in ids.items()}
+
+
+def _orders_by_id(user, ids: list[int]) -> dict[int, Order | None]:
+    found = orders_for_user_by_ids(user=user, ids=ids)
+    return {order_id: found.get(order_id) for order_id in ids}
 
 
 def services(*, user, params) -> list[dict]:
@@ -29,6 +89,106 @@ def services(*, user, params) -> list[dict]:
     ]
 
 
+def _extra_fields(params) -> dict[str, str]:
+    extra = {k: v for k, v in params.items() if k not in KNOWN_FIELDS}
+    if len(extra) > MAX_EXTRA_FIELDS or any(
+        len(k) > 64 or len(v) > MAX_FIELD_LENGTH for k, v in extra.items()
+    ):
+        raise ApiError(INCORRECT_REQUEST)
+    return extra
+
+
+def add(*, user, params) -> dict:
+    """Place an order through the same service as the web pages (R-ORD-1, R-ORD-3)."""
+    service_id = _int(params.get("service"), message="Incorrect service ID")
+    try:
+        order = order_services.order_place(
+            user=user,
+            service_id=service_id,
+            link=params.get("link", "")[:MAX_FIELD_LENGTH],
+            quantity=_optional_int(params, "quantity"),
+            comments=params.get("comments"),
+            extra=_extra_fields(params),
+            source=Order.Source.API,
+            idempotency_key=params.get("idempotency_key") or None,
+        )
+    except OrderRefused as exc:
+        raise ApiError(exc.api_message) from exc
+    return {"order": order.pk}
+
+
+def _order_status(order: Order) -> dict:
+    return {
+        "charge": money(order.charge),
+        "start_count": str(order.start_count or 0),
+        "status": order.get_status_display(),
+        "remains": str(order.quantity if order.remains is None else order.remains),
+        "currency": "USD",
+    }
+
+
+def status(*, user, params):
+    """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5)."""
+    if "orders" in params:
+        by_token = _orders_by_token(user, _id_list(params["orders"]))
+        return {
+            token: _order_status(order) if order else {"error": INCORRECT_ORDER}
+            for token, order in by_token.items()
+        }
+    order_id = _int(params.get("order"), message=INCORRECT_ORDER)
+    try:
+        order = order_get_for_user(user=user, order_id=order_id)
+    except Order.DoesNotExist as exc:
+        raise ApiError(INCORRECT_ORDER) from exc
+    return _order_status(order)
+
+
+def cancel(*, user, params) -> list[dict]:
+    """Ask to cancel up to 100 orders; each answers 1 or its own error (R-ORD-6)."""
+    by_id = _orders_by_id(user, _ids(params.get("orders") or params.get("order", "")))
+    answers = []
+    for order_id, order in by_id.items():
+        result: object = 1
+        if order is None:
+            result = {"error": INCORRECT_ORDER}
+        else:
+            try:
+                order_services.order_cancel_request(user=user, order=order)
+            except OrderRefused as exc:
+                result = {"error": exc.api_message}
+        answers.append({"order": order_id, "cancel": result})
+    return answers
+
+
+# Refills (R-ORD-13) are not offered yet: every existing order answers that refill is
+# disabled, in the contract's shape, and no refill id exists.
+REFILL_DISABLED = "Refill is disabled for this service"
+
+
+def refill(*, user, params):
+    if "orders" in params:
+        return [
+            {"order": order_id, "refill": {"error": REFILL_DISABLED if order else INCORRECT_ORDER}}
+            for order_id, order in _orders_by_id(user, _ids(params["orders"])).items()
+        ]
+    order_id = _int(params.get("order"), message=INCORRECT_ORDER)
+    try:
+        order_get_for_user(user=user, order_id=order_id)
+    except Order.DoesNotExist as exc:
+        raise ApiError(INCORRECT_ORDER) from exc
+    raise ApiError(REFILL_DISABLED)
+
+
+def refill_status(*, user, params):
+    if "refills" in params:
+        return [
+            {"refill": refill_id, "status": {"error": "Refill not found"}}
+            for refill_id in _ids(params["refills"])
+        ]
+    _int(params.get("refill"), message="Refill not found")
+    raise ApiError("Refill not found")
+
+
 def balance(*, user, params) -> dict:
     """The account's Balance: both funding sources, less anything owed (R-BAL-2)."""
     return {"balance": money(balance_get(user=user).total), "currency": "USD"}
@@ -36,7 +196,10 @@ def balance(*, user, params) -> dict:
 
 ACTIONS = {
     "services": services,
+    "add": add,
+    "status": status,
+    "refill": refill,
+    "refill_status": refill_status,
+    "cancel": cancel,
     "balance": balance,
 }
-
-__all__ = ["ACTIONS", "ApiError"]
