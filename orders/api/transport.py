@@ -7,6 +7,7 @@ are accepted. Every answer is JSON; a failure is ``{"error": "<message>"}``.
 import json
 
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 MAX_BODY = 1024 * 1024
 
@@ -52,7 +53,10 @@ def request_params(request) -> dict[str, str]:
                 raise ApiError("Incorrect request")
             params[str(key)] = text
     else:
-        params.update({key: request.POST[key] for key in request.POST})
+        try:
+            params.update({key: request.POST[key] for key in request.POST})
+        except MultiPartParserError as exc:  # a multipart body without a valid boundary
+            raise ApiError("Incorrect request") from exc
     return params
 
 

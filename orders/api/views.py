@@ -23,7 +23,7 @@ def _check_rate(request, *, group: str, key, rate: str) -> None:
 def _handle(request):
     _check_rate(request, group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)
     if request.method not in ("GET", "POST"):
-        raise ApiError("Incorrect request")
+        raise ApiError("Incorrect request", status=405)
     try:
         params = request_params(request)
     except RequestDataTooBig as exc:
@@ -51,7 +51,10 @@ def api_v2(request):
     try:
         return answer(_handle(request))
     except ApiError as exc:
-        return error(exc.message, exc.status)
+        response = error(exc.message, exc.status)
+        if exc.status == 405:
+            response["Allow"] = "GET, POST"
+        return response
 
 
 @require_GET

@@ -27,9 +27,16 @@ def test_malformed_json_is_an_incorrect_request(client, api_key):
     assert response.json() == {"error": "Incorrect request"}
 
 
-def test_other_methods_answer_in_contract_shape(client):
-    response = client.put("/api/v2")
+def test_broken_multipart_body_is_an_incorrect_request(client):
+    response = client.generic("POST", "/api/v2", b"key=x", content_type="multipart/form-data")
     assert response.status_code == 200
+    assert response.json() == {"error": "Incorrect request"}
+
+
+def test_other_methods_are_not_allowed_with_an_error_body(client):
+    response = client.put("/api/v2")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
     assert response.json() == {"error": "Incorrect request"}
 
 
