@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PORT    ?= 8000
 PYTHON  ?= python3
 
-.PHONY: run test lint fmt services bench-clean
+.PHONY: run test lint fmt services bench-api-add
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ test: $(VENV)/.installed services lint
 	DJANGO_SETTINGS_MODULE=smmpanel.settings_test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=smmpanel.settings_test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# bench/api_add.py: the API's add rate against pgbench running the same SQL transaction.
+bench-api-add: $(VENV)/.installed services
+	$(PY) bench/api_add.py $(BENCH_ARGS)
