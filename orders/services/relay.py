@@ -327,6 +327,13 @@ def _link_check_failed(order: Order) -> bool:
                 note=f"The link does not work ({verdict.detail}); the charge is returned.",
             )
             return True
+        if verdict.refused:
+            order_event_add(
+                order=locked,
+                cause=Cause.SYSTEM,
+                note=f"Link not fetched: {verdict.detail}.",
+                staff_only=True,
+            )
         locked.extra = {**locked.extra, "link_checked": True}
         locked.save(update_fields=["extra", "updated_at"])
     return False
