@@ -13,6 +13,7 @@ from tests.catalog.fixtures import (  # noqa: F401
     sim_provider,
     simulator,
 )
+from tests.orders.celery_worker import celery_worker, celery_worker_process  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
