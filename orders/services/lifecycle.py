@@ -30,8 +30,16 @@ Status = Order.Status
 Cause = OrderEvent.Cause
 
 
+def orders_locking():
+    """Orders to lock for a change: the order row only (``OF self``), never the customer or
+    service rows joined in, and ``NO KEY UPDATE`` so new history lines need not wait."""
+    return Order.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "service", "user"
+    )
+
+
 def _locked(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("service").get(pk=order_id)
+    return orders_locking().get(pk=order_id)
 
 
 def order_event_add(
@@ -166,7 +174,7 @@ def order_cancel_request(*, user, order: Order) -> None:
     someone else's order raises ``Order.DoesNotExist``.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk, user=user)
+        order = orders_locking().get(pk=order.pk, user=user)
         if order.status in FINAL_STATUSES:
             raise CancelRefused(f"This order is already {order.get_status_display()}.")
         if order.status != Status.PENDING:

@@ -46,6 +46,7 @@ from orders.services.lifecycle import (
     order_event_add,
     order_finish,
     order_transition,
+    orders_locking,
 )
 from orders.services.placement import PASS_THROUGH
 
@@ -118,15 +119,14 @@ def _next_route(order: Order) -> ProviderService | None:
 
 
 def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
-    """Take a queued order for sending: mark it *sending* with a lease, pick its route."""
+    """Take a queued order for sending: mark it *sending* with a lease, pick its route.
+
+    The row lock waits (briefly) rather than skips: a second message for the same order
+    then finds it sending and stops, and none is lost to a lock held for another reason.
+    """
     now = timezone.now()
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(skip_locked=True)
-            .select_related("service", "user")
-            .filter(pk=order_id, relay_state=RelayState.QUEUED)
-            .first()
-        )
+        order = orders_locking().filter(pk=order_id, relay_state=RelayState.QUEUED).first()
         if order is None or order.status != Status.PENDING:
             return None
         if order.next_attempt_at is not None and order.next_attempt_at > now:
@@ -221,7 +221,7 @@ def _relay_record(*, order_id: int, route: ProviderService, result: ProviderResu
     now = timezone.now()
     name = route.provider.name
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("service", "user").get(pk=order_id)
+        order = orders_locking().get(pk=order_id)
         if order.relay_state != RelayState.SENDING or order.provider_service_id != route.pk:
             # The lease ran out and the sweep sent it to reconciliation; a late success
             # settles that here.
@@ -315,9 +315,7 @@ def _link_check_failed(order: Order) -> bool:
 
     verdict = link_check(order.link)
     with transaction.atomic():
-        locked = (
-            Order.objects.select_for_update().select_related("service", "user").get(pk=order.pk)
-        )
+        locked = orders_locking().get(pk=order.pk)
         if locked.relay_state != RelayState.SENDING:
             return True
         if verdict.broken:
@@ -327,6 +325,13 @@ def _link_check_failed(order: Order) -> bool:
                 note=f"The link does not work ({verdict.detail}); the charge is returned.",
             )
             return True
+        if verdict.refused:
+            order_event_add(
+                order=locked,
+                cause=Cause.SYSTEM,
+                note=f"Link not fetched: {verdict.detail}.",
+                staff_only=True,
+            )
         locked.extra = {**locked.extra, "link_checked": True}
         locked.save(update_fields=["extra", "updated_at"])
     return False
@@ -352,13 +357,13 @@ def orders_relay_due(*, limit: int = 500) -> list[int]:
     lost = now - _seconds(settings.ORDERS_RELAY_LOST_AFTER_SECONDS)
     with transaction.atomic():
         due = list(
-            Order.objects.select_for_update(skip_locked=True)
+            Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(relay_state=RelayState.QUEUED, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
         due += list(
-            Order.objects.select_for_update(skip_locked=True)
+            Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(relay_state=RelayState.QUEUED, next_attempt_at=None, updated_at__lt=lost)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
@@ -374,7 +379,7 @@ def orders_relay_due(*, limit: int = 500) -> list[int]:
     for order_id in list(stuck[:limit]):
         with transaction.atomic():
             order = (
-                Order.objects.select_for_update(skip_locked=True)
+                Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .filter(pk=order_id, relay_state=RelayState.SENDING, lease_until__lt=now)
                 .first()
             )
@@ -412,8 +417,7 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
     now = timezone.now()
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
-            .select_related("service", "user")
+            orders_locking()
             .filter(pk=order_id, provider_id=provider_id, relay_state=RelayState.PLACED)
             .first()
         )
@@ -466,7 +470,7 @@ def _poll_claim(*, provider_id: int, now) -> list[tuple[int, int]]:
     """Claim up to 100 due orders of one provider: (order id, provider's order id)."""
     with transaction.atomic():
         rows = list(
-            Order.objects.select_for_update(skip_locked=True)
+            Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(provider_id=provider_id, poll_due_at__lte=now)
             .order_by("poll_due_at")
             .values_list("pk", "provider_order_id")[:MAX_IDS_PER_CALL]
@@ -541,7 +545,7 @@ def order_cancel_relay(*, order_id: int) -> None:
             cancel = answer.get("cancel")
             detail = cancel.get("error", "") if isinstance(cancel, dict) else "no answer"
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = orders_locking().get(pk=order_id)
         if order.status in FINAL_STATUSES:
             order_event_add(
                 order=order,
