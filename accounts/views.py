@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_ratelimit.decorators import ratelimit
+
+from catalog.selectors import custom_rates_for_user
 
 from . import services
 from .selectors import api_key_active, user_has_totp
@@ -24,5 +27,8 @@ def api(request):
         "api_key": api_key_active(user=request.user),
         "new_key": plaintext,
         "api_url": request.build_absolute_uri("/api/v2"),
+        "custom_rates": custom_rates_for_user(user=request.user),
+        "limit_per_account": settings.API_RATE_LIMIT_PER_ACCOUNT,
+        "limit_per_ip": settings.API_RATE_LIMIT_PER_IP,
     }
     return render(request, "accounts/api.html", context)

@@ -153,3 +153,10 @@ def service_updates_recent() -> QuerySet[ServiceUpdate]:
 def routes_below_cost() -> QuerySet[ProviderService]:
     """Routes whose provider price is above the service's price (for staff)."""
     return ProviderService.objects.filter(provider_rate__gt=F("service__rate"))
+
+
+def custom_rates_for_user(*, user) -> list[CustomRate]:
+    """The customer's own prices (R-CAT-6): the all-services discount first, then per service."""
+    return list(
+        CustomRate.objects.filter(user=user).select_related("service").order_by("service_id", "id")
+    )

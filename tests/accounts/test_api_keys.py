@@ -66,3 +66,22 @@ def test_api_page_needs_sign_in(client):
     response = client.get("/account/api/")
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+def test_api_page_shows_the_accounts_rates_and_the_limits(client, customer, settings):
+    # R-CAT-6, R-KEY-4
+    from decimal import Decimal
+
+    from catalog.services import custom_rate_set
+    from tests.catalog.factories import ServiceFactory
+
+    service = ServiceFactory(name="Followers Deluxe")
+    custom_rate_set(user=customer, service=service, rate=Decimal("0.75"))
+    custom_rate_set(user=customer, discount_percent=Decimal("10"))
+    settings.API_RATE_LIMIT_PER_ACCOUNT = "123/m"
+    client.force_login(customer)
+    page = client.get("/account/api/").content.decode()
+    assert "Followers Deluxe" in page
+    assert "$0.75 per 1,000" in page
+    assert "10 % off" in page
+    assert "123/m" in page
