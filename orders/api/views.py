@@ -3,6 +3,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET
 from django_ratelimit.core import is_ratelimited
 
@@ -20,6 +21,7 @@ def _check_rate(request, *, group: str, key, rate: str) -> None:
         raise ApiError(TOO_MANY, status=429)  # R-KEY-4
 
 
+@sensitive_variables("params")
 def _handle(request):
     _check_rate(request, group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)
     if request.method not in ("GET", "POST"):
@@ -45,6 +47,7 @@ def _handle(request):
 
 
 @csrf_exempt  # authenticated by the API key in the request, never by a cookie
+@sensitive_post_parameters("key")  # error reports never carry a customer's key
 @never_cache
 def api_v2(request):
     """One endpoint, ``key`` + ``action`` (API_V2.md); rate limited per IP and per account."""
