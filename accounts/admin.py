@@ -1,7 +1,63 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
-from .models import User
+from . import services
+from .exceptions import AccountStatusRefused
+from .models import AccountStatusChange, ApiKey, User
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+def _status_action(service, verb: str):
+    """An admin action that asks for the reason, then calls ``service`` per account."""
+
+    def action(modeladmin, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for user in queryset:
+                try:
+                    service(user=user, reason=form.cleaned_data["reason"], actor=request.user)
+                    done += 1
+                except AccountStatusRefused as exc:
+                    modeladmin.message_user(request, f"{user}: {exc.message}", messages.WARNING)
+            modeladmin.message_user(request, f"{verb.capitalize()}: {done} account(s).")
+            return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/status_change.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": f"{verb.capitalize()} accounts",
+                "verb": verb,
+                "form": form,
+                "accounts": queryset,
+                "action": request.POST["action"],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": modeladmin.model._meta,
+            },
+        )
+
+    action.__name__ = f"account_{verb}"
+    action.short_description = f"{verb.capitalize()} selected accounts (asks for the reason)"
+    return action
+
+
+class AccountStatusChangeInline(admin.TabularInline):
+    model = AccountStatusChange
+    fk_name = "user"
+    fields = ["created_at", "old_status", "new_status", "reason", "actor"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -12,4 +68,28 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Panel", {"fields": ("status", "status_reason", "adult_confirmed_at")}),
     )
-    readonly_fields = ["adult_confirmed_at", "last_login", "date_joined"]
+    # R-ACC-5: the status changes only through the actions, which log the reason.
+    readonly_fields = ["status", "status_reason", "adult_confirmed_at", "last_login", "date_joined"]
+    inlines = [AccountStatusChangeInline]
+    actions = [
+        _status_action(services.account_suspend, "suspend"),
+        _status_action(services.account_reinstate, "reinstate"),
+        _status_action(services.account_terminate, "close"),
+    ]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are shown by prefix only; the stored hash cannot be turned back (R-KEY-2)."""
+
+    list_display = ["prefix", "user", "created_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "prefix"]
+    fields = ["user", "prefix", "created_at", "revoked_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -5,7 +5,8 @@ from legal.models import Document
 from legal.services import acceptance_record
 
 from . import apikeys
-from .models import ApiKey
+from .exceptions import AccountStatusRefused
+from .models import AccountStatusChange, ApiKey, User
 
 
 def user_signup_complete(*, user, terms: Document, ip_address: str | None) -> None:
@@ -35,3 +36,38 @@ def api_key_issue(*, user) -> tuple[ApiKey, str]:
 
 def api_key_revoke(*, user) -> None:
     ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def _account_status_set(*, user, status: str, reason: str, actor) -> AccountStatusChange:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AccountStatusRefused("Give the reason; it is kept with the account.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.status == User.Status.CLOSED:
+            raise AccountStatusRefused("A closed account stays closed.")
+        if user.status == status:
+            raise AccountStatusRefused(f"The account is already {user.get_status_display()}.")
+        change = AccountStatusChange.objects.create(
+            user=user, old_status=user.status, new_status=status, reason=reason, actor=actor
+        )
+        user.status = status
+        user.status_reason = reason
+        user.save(update_fields=["status", "status_reason"])
+    return change
+
+
+def account_suspend(*, user, reason: str, actor) -> AccountStatusChange:
+    """Suspend an account (R-ACC-5): no sign-in to order, its API key refused, its orders that
+    no provider has yet held; the reason is logged. Reversible with ``account_reinstate``."""
+    return _account_status_set(user=user, status=User.Status.SUSPENDED, reason=reason, actor=actor)
+
+
+def account_terminate(*, user, reason: str, actor) -> AccountStatusChange:
+    """Close an account for good by staff decision (R-ACC-5); the reason is logged."""
+    return _account_status_set(user=user, status=User.Status.CLOSED, reason=reason, actor=actor)
+
+
+def account_reinstate(*, user, reason: str, actor) -> AccountStatusChange:
+    """Lift a suspension (R-ACC-5): held orders go on, the existing API key works again."""
+    return _account_status_set(user=user, status=User.Status.ACTIVE, reason=reason, actor=actor)
