@@ -14,6 +14,7 @@ from django.db.models.functions import MD5
 
 from billing.money import MoneyField
 from catalog.links import MAX_LINK_LENGTH
+from catalog.models import Service
 
 
 class OrderStatus(models.TextChoices):
@@ -312,3 +313,21 @@ class BlockedPattern(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.pattern}"
+
+
+class StaffQueueOrder(Order):
+    """Orders waiting for staff (reconcile, failed, manual), for their own admin list."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "order waiting for staff"
+        verbose_name_plural = "orders waiting for staff"
+
+
+class FlaggedService(Service):
+    """Services flagged with a pricing error (R-CAT-4), for the bulk cancel of their orders."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "service with a pricing error"
+        verbose_name_plural = "services with a pricing error"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from .models import Order
+from django.db.models import QuerySet
+
+from orders.models import Order, OrderEvent
 
 
 def order_get_for_user(*, user, order_id) -> Order:
@@ -18,3 +21,81 @@ def orders_for_user_by_ids(*, user, ids: Iterable[int]) -> dict[int, Order]:
     if not ids:
         return {}
     return {order.pk: order for order in Order.objects.filter(user=user, pk__in=ids)}
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str = ""  # one of Order.Status values, or "" for all
+    q: str = ""  # an order id, or part of a link
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[Order]
+    older: int | None = None  # cursor of the next page (older orders): ?before=
+    newer: int | None = None  # cursor of the previous page (newer orders): ?after=
+
+
+LIST_FIELDS = (
+    "pk", "created_at", "link", "quantity", "charge", "start_count", "remains", "status",
+    "service_name", "service_id", "source",
+)  # fmt: skip
+
+
+def orders_for_user(*, user, filters: OrderFilters | None = None) -> QuerySet[Order]:
+    """The customer's orders matching ``filters``, newest first."""
+    filters = filters or OrderFilters()
+    queryset = Order.objects.filter(user=user)
+    if filters.status in Order.Status.values:
+        queryset = queryset.filter(status=filters.status)
+    term = filters.q.strip().lstrip("#")
+    if term.isdigit():
+        queryset = queryset.filter(pk=int(term))
+    elif term:
+        queryset = queryset.filter(link__icontains=term)
+    return queryset.order_by("-pk")
+
+
+def orders_page_for_user(
+    *,
+    user,
+    filters: OrderFilters | None = None,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = 50,
+) -> OrdersPage:
+    """One page of the customer's orders, newest first: keyset pagination on the id.
+
+    No OFFSET and no COUNT: a page reads ``size + 1`` rows from the (user, id) or
+    (user, status, id) index, however deep it is. ``before`` goes to older orders,
+    ``after`` back to newer ones.
+    """
+    queryset = orders_for_user(user=user, filters=filters).only(*LIST_FIELDS)
+    if after is not None:
+        rows = list(queryset.filter(pk__gt=after).order_by("pk")[: size + 1])
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return OrdersPage(
+            orders=rows,
+            older=rows[-1].pk if rows else None,
+            newer=rows[0].pk if more_newer else None,
+        )
+    if before is not None:
+        queryset = queryset.filter(pk__lt=before)
+    rows = list(queryset[: size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return OrdersPage(
+        orders=rows,
+        older=rows[-1].pk if more_older else None,
+        newer=rows[0].pk if before is not None and rows else None,
+    )
+
+
+def order_history_for_customer(*, order: Order) -> QuerySet[OrderEvent]:
+    """The order's history as the customer sees it (R-ORD-16): relay details left out."""
+    return order.events.filter(staff_only=False).order_by("pk")
+
+
+def order_history_for_staff(*, order: Order) -> QuerySet[OrderEvent]:
+    return order.events.select_related("actor").order_by("pk")

@@ -27,3 +27,10 @@ def orders_poll_task() -> None:
 def order_cancel_relay_task(order_id: int) -> None:
     """Ask the provider to cancel an order."""
     relay.order_cancel_relay(order_id=order_id)
+
+
+@shared_task(name="orders.relay_batch")
+def orders_relay_batch_task(order_ids: list[int]) -> None:
+    """A Mass Order's orders: one message from the web request, one relay task per order."""
+    for order_id in order_ids:
+        order_relay_task.delay(order_id)

@@ -1,13 +1,230 @@
+"""The customer's orders pages: New Order, Mass Order, Orders (list, CSV) and one order."""
+
+import csv
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing.money import ZERO
+from catalog.selectors import services_for_user
+from orders.exceptions import OrderRefused
+from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
+from orders.models import Order
+from orders.selectors import (
+    order_get_for_user,
+    order_history_for_customer,
+    orders_for_user,
+    orders_page_for_user,
+)
+from orders.services import (
+    order_can_be_canceled_by_customer,
+    order_cancel_request,
+    order_place,
+    orders_place_mass,
+)
+
+
+def _service_data(service) -> dict:
+    """What the New Order script needs of a service (the server recomputes everything)."""
+    return {
+        "id": service.pk,
+        "category": service.category_id,
+        "name": service.name,
+        "type": service.type,
+        "rate": str(service.user_rate),
+        "min": service.min_quantity,
+        "max": service.max_quantity,
+        "description": service.description,
+        "dripfeed": service.dripfeed,
+        "refill": service.refill,
+        "refill_days": service.refill_days,
+        "cancel": service.cancel,
+        "average_time": service.average_time_display,
+    }
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def new(request):
-    # Placeholder until the issue that builds this app lands.
-    return render(request, "placeholder.html", {"title": "New order"})
+    """New Order (R-ORD-1): one order; the charge shows as the customer types."""
+    services = services_for_user(user=request.user)
+    categories = list({service.category_id: service.category for service in services}.values())
+    if request.method == "POST":
+        form = NewOrderForm(request.POST, services=services, categories=categories)
+        if form.is_valid():
+            try:
+                order = order_place(
+                    user=request.user, source=Order.Source.WEB, **form.place_arguments()
+                )
+            except OrderRefused as refusal:
+                form.add_refusal(refusal)
+            else:
+                messages.success(request, f"Order #{order.pk} placed: ${order.charge}.")
+                return redirect("orders:detail", order_id=order.pk)
+    else:
+        initial = {}
+        if request.GET.get("service", "").isdigit():
+            initial["service"] = int(request.GET["service"])
+        form = NewOrderForm(initial=initial, services=services, categories=categories)
+    return render(
+        request,
+        "orders/new.html",
+        {"form": form, "services_data": [_service_data(service) for service in services]},
+    )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def mass(request):
+    """Mass Order (R-ORD-1): each line validated and placed on its own."""
+    results = None
+    form = MassOrderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = orders_place_mass(user=request.user, text=form.cleaned_data["orders"])
+        except OrderRefused as refusal:
+            form.add_error("orders", refusal.message)
+    summary = None
+    if results is not None:
+        placed = [result for result in results if result.ok]
+        summary = {
+            "placed": len(placed),
+            "refused": len(results) - len(placed),
+            "charge": sum((result.order.charge for result in placed), ZERO),
+        }
+    return render(
+        request, "orders/mass.html", {"form": form, "results": results, "summary": summary}
+    )
+
+
+def _cursor(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+@require_GET
 def order_list(request):
-    return render(request, "placeholder.html", {"title": "Orders"})
+    """The customer's orders: status filters, search by id or link, keyset pages."""
+    form = OrderFilterForm(request.GET or None)
+    filters = form.filters()
+    page = orders_page_for_user(
+        user=request.user,
+        filters=filters,
+        before=_cursor(request.GET.get("before")),
+        after=_cursor(request.GET.get("after")),
+        size=settings.ORDERS_PAGE_SIZE,
+    )
+    query = {key: value for key, value in (("status", filters.status), ("q", filters.q)) if value}
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "form": form,
+            "page": page,
+            "filters": filters,
+            "query": query,
+            "statuses": Order.Status.choices,
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet cannot run as a formula (links are customers' text)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_HEADER = [
+    "ID", "Date (UTC)", "Service", "Link", "Quantity", "Charge (USD)", "Start count", "Remains",
+    "Status", "Placed through",
+]  # fmt: skip
+
+
+@login_required
+@require_GET
+def export_csv(request):
+    """The customer's orders matching the filters, as CSV, streamed (any number of rows)."""
+    filters = OrderFilterForm(request.GET or None).filters()
+    orders = orders_for_user(user=request.user, filters=filters).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_HEADER)
+        for order in orders:
+            yield writer.writerow(
+                _cell(value)
+                for value in (
+                    order.pk,
+                    order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    order.service_name,
+                    order.link,
+                    order.quantity,
+                    order.charge,
+                    order.start_count,
+                    order.remains,
+                    order.get_status_display(),
+                    order.get_source_display(),
+                )
+            )
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+    return response
+
+
+def _order_or_404(request, order_id: int) -> Order:
+    try:
+        return order_get_for_user(user=request.user, order_id=order_id)
+    except Order.DoesNotExist:
+        raise Http404("No such order.") from None
+
+
+@login_required
+@require_GET
+def detail(request, order_id: int):
+    """One order: charge, start count, remains, its full history (R-ORD-16), what can be done."""
+    order = _order_or_404(request, order_id)
+    delivered = None
+    if order.remains is not None:
+        delivered = order.quantity - order.remains
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "history": order_history_for_customer(order=order),
+            "can_cancel": order_can_be_canceled_by_customer(order),
+            "delivered": delivered,
+            "paid": (order.paid_promotional or Decimal(0), order.paid_deposited or Decimal(0)),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cancel(request, order_id: int):
+    """The customer asks to cancel (R-ORD-6)."""
+    order = _order_or_404(request, order_id)
+    try:
+        order_cancel_request(user=request.user, order=order)
+    except OrderRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        order.refresh_from_db()
+        if order.status == Order.Status.CANCELED:
+            messages.success(request, f"Order #{order.pk} is canceled; ${order.refunded} is back.")
+        else:
+            messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
+    return redirect("orders:detail", order_id=order.pk)

@@ -12,6 +12,7 @@ from orders.services.lifecycle import (
     order_transition,
     orders_cancel_pricing_error,
 )
+from orders.services.mass import MassLine, MassResult, mass_lines_parse, orders_place_mass
 from orders.services.placement import (
     PlacementContext,
     order_charge,
@@ -20,7 +21,10 @@ from orders.services.placement import (
 )
 
 __all__ = [
+    "MassLine",
+    "MassResult",
     "PlacementContext",
+    "mass_lines_parse",
     "order_can_be_canceled_by_customer",
     "order_cancel_request",
     "order_charge",
@@ -34,4 +38,5 @@ __all__ = [
     "order_staff_progress",
     "order_transition",
     "orders_cancel_pricing_error",
+    "orders_place_mass",
 ]

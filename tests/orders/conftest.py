@@ -58,3 +58,17 @@ def routed_service(sim_provider):  # noqa: F811 - the fixture imported above
         provider_rate=Decimal("0.45"),
     )  # fmt: skip
     return service
+
+
+@pytest.fixture
+def staff_client(client, db):
+    """A signed-in staff member with TOTP set up, so the admin opens (R-ACC-7)."""
+    from allauth.mfa.models import Authenticator
+
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory()
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(staff)
+    client.staff = staff
+    return client

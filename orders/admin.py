@@ -1,0 +1,434 @@
+"""The staff's side of orders. Nothing here edits an order or a balance directly: every
+action calls a service of ``orders.services`` (which writes the history and the returns)."""
+
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, F, Q
+from django.template.response import TemplateResponse
+
+from orders.exceptions import StaffActionRefused
+from orders.models import (
+    FINAL_STATUSES,
+    STAFF_QUEUE_STATES,
+    BlockedPattern,
+    FlaggedService,
+    Order,
+    OrderEvent,
+    StaffQueueOrder,
+)
+from orders.services import (
+    order_reconcile,
+    order_resend,
+    order_staff_cancel,
+    order_staff_partial,
+    order_staff_progress,
+    orders_cancel_pricing_error,
+)
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "old_status", "new_status", "cause", "actor", "note", "staff_only"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NeedsStaffFilter(admin.SimpleListFilter):
+    title = "needs staff"
+    parameter_name = "needs_staff"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes: reconcile, failed, manual")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(relay_state__in=STAFF_QUEUE_STATES).exclude(
+                status__in=FINAL_STATUSES
+            )
+        return queryset
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=400, help_text="Written in the order's history.")
+
+
+class PartialForm(ReasonForm):
+    remains = forms.IntegerField(min_value=0, help_text="What was not delivered.")
+
+
+class ReconcileForm(forms.Form):
+    provider_order_id = forms.IntegerField(
+        min_value=1, label="Provider's order id", help_text="As the provider's panel shows it."
+    )
+
+
+class ProgressForm(forms.Form):
+    start_count = forms.IntegerField(min_value=0, required=False)
+    remains = forms.IntegerField(min_value=0, required=False)
+
+
+def _action_form(modeladmin, request, queryset, *, form_class, title, action, single=False):
+    """An intermediate page asking for the action's details; the form once it is valid."""
+    if single and queryset.count() != 1:
+        modeladmin.message_user(request, "Choose exactly one order for this.", messages.WARNING)
+        return None, None
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        return form, None
+    page = TemplateResponse(
+        request,
+        "orders/admin/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "opts": modeladmin.model._meta,
+            "orders": queryset,
+            "form": form,
+            "action": action,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "checkbox_name": ACTION_CHECKBOX_NAME,
+        },
+    )
+    return None, page
+
+
+def _each(modeladmin, request, queryset, call, done: str) -> None:
+    count = 0
+    for order in queryset.order_by("pk"):
+        try:
+            call(order)
+        except StaffActionRefused as refusal:
+            modeladmin.message_user(request, refusal.message, messages.ERROR)
+        else:
+            count += 1
+    if count:
+        modeladmin.message_user(request, f"{count} order{'s' if count != 1 else ''} {done}.")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "user",
+        "service_id",
+        "short_link",
+        "quantity",
+        "charge",
+        "status",
+        "relay_state",
+        "provider",
+        "provider_order_id",
+        "source",
+    ]
+    list_display_links = ["id"]
+    list_filter = [NeedsStaffFilter, "status", "relay_state", "source", "provider"]
+    list_select_related = ["user", "provider"]
+    search_fields = ["=id", "link", "user__username", "user__email", "=provider_order_id"]
+    show_full_result_count = False  # no COUNT over millions of orders
+    list_per_page = 100
+    inlines = [OrderEventInline]
+    actions = [
+        "cancel_with_return",
+        "mark_partial",
+        "mark_in_progress",
+        "mark_completed",
+        "resend",
+        "reconcile",
+    ]
+    fieldsets = [
+        (None, {"fields": ["user", "service", "link", "quantity", "extra", "source"]}),
+        ("Money", {"fields": ["charge", "rate", "paid_promotional", "paid_deposited", "refunded"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "status",
+                    "start_count",
+                    "remains",
+                    "created_at",
+                    "completed_at",
+                    "cancel_requested_at",
+                ]
+            },
+        ),
+        (
+            "Relay",
+            {
+                "fields": [
+                    "relay_state",
+                    "provider",
+                    "provider_service",
+                    "provider_order_id",
+                    "relay_attempts",
+                    "routes_tried",
+                    "next_attempt_at",
+                    "lease_until",
+                    "relay_error",
+                    "sent_at",
+                    "poll_due_at",
+                    "polled_at",
+                ]
+            },
+        ),
+        (
+            "Snapshot at placement (R-CAT-2)",
+            {
+                "fields": [
+                    "service_name",
+                    "service_type",
+                    "min_quantity",
+                    "max_quantity",
+                    "can_cancel",
+                    "refill",
+                    "refill_days",
+                    "dripfeed",
+                    "beta",
+                    "idempotency_key",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Order._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # view only: every change is an action calling a service
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Link")
+    def short_link(self, obj) -> str:
+        return obj.link if len(obj.link) <= 50 else obj.link[:49] + "…"
+
+    @admin.action(description="Cancel with a full return")
+    def cancel_with_return(self, request, queryset):
+        form, page = _action_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Cancel with a full return",
+            action="cancel_with_return",
+        )
+        if form is None:
+            return page
+        reason = form.cleaned_data["reason"]
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_staff_cancel(order_id=o.pk, actor=request.user, reason=reason),
+            "canceled with a full return",
+        )
+        return None
+
+    @admin.action(description="Mark Partial (returns the undelivered part)")
+    def mark_partial(self, request, queryset):
+        form, page = _action_form(
+            self,
+            request,
+            queryset,
+            form_class=PartialForm,
+            single=True,
+            title="Mark Partial",
+            action="mark_partial",
+        )
+        if form is None:
+            return page
+        data = form.cleaned_data
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_staff_partial(
+                order_id=o.pk, remains=data["remains"], actor=request.user, reason=data["reason"]
+            ),
+            "marked Partial",
+        )
+        return None
+
+    @admin.action(description="Mark In progress (delivered by hand)")
+    def mark_in_progress(self, request, queryset):
+        form, page = _action_form(
+            self,
+            request,
+            queryset,
+            form_class=ProgressForm,
+            single=True,
+            title="Mark In progress",
+            action="mark_in_progress",
+        )
+        if form is None:
+            return page
+        data = form.cleaned_data
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_staff_progress(
+                order_id=o.pk,
+                status=Order.Status.IN_PROGRESS,
+                actor=request.user,
+                start_count=data["start_count"],
+                remains=data["remains"],
+            ),
+            "marked In progress",
+        )
+        return None
+
+    @admin.action(description="Mark Completed (delivered by hand)")
+    def mark_completed(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_staff_progress(
+                order_id=o.pk, status=Order.Status.COMPLETED, actor=request.user
+            ),
+            "marked Completed",
+        )
+
+    @admin.action(description="Send again (failed, unreconciled not at the provider, manual)")
+    def resend(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_resend(order_id=o.pk, actor=request.user),
+            "sent again",
+        )
+
+    @admin.action(description="Reconcile: the provider has it, record its order id")
+    def reconcile(self, request, queryset):
+        form, page = _action_form(
+            self,
+            request,
+            queryset,
+            form_class=ReconcileForm,
+            single=True,
+            title="Reconcile with the provider",
+            action="reconcile",
+        )
+        if form is None:
+            return page
+        remote = form.cleaned_data["provider_order_id"]
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_reconcile(order_id=o.pk, provider_order_id=remote, actor=request.user),
+            "reconciled",
+        )
+        return None
+
+
+@admin.register(StaffQueueOrder)
+class StaffQueueAdmin(OrderAdmin):
+    """Orders waiting for staff: an ambiguous send to reconcile, a failed send, a manual
+    service to deliver (R-ORD-4: the customer sees these as Pending)."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "user",
+        "service_id",
+        "short_link",
+        "quantity",
+        "status",
+        "relay_state",
+        "provider",
+        "relay_error",
+    ]
+    list_filter = ["relay_state", "provider"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(relay_state__in=STAFF_QUEUE_STATES)
+            .exclude(status__in=FINAL_STATUSES)
+        )
+
+
+@admin.register(FlaggedService)
+class FlaggedServiceAdmin(admin.ModelAdmin):
+    """Services flagged with a pricing error (R-CAT-4) and their unfinished orders."""
+
+    list_display = ["id", "name", "rate", "pricing_error_at", "pricing_error_note", "unfinished"]
+    actions = ["cancel_orders"]
+    search_fields = ["=id", "name"]
+
+    def get_queryset(self, request):
+        placed_before = Q(orders__created_at__lte=F("pricing_error_at"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pricing_error_at__isnull=False)
+            .annotate(
+                unfinished_count=Count(
+                    "orders", filter=placed_before & ~Q(orders__status__in=FINAL_STATUSES)
+                )
+            )
+        )
+
+    @admin.display(description="Unfinished orders placed before the flag")
+    def unfinished(self, obj) -> int:
+        return obj.unfinished_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Cancel their unfinished orders with a full return (R-CAT-4)")
+    def cancel_orders(self, request, queryset):
+        total = 0
+        for service in queryset:
+            total += orders_cancel_pricing_error(service_id=service.pk, actor=request.user)
+        self.message_user(request, f"{total} orders canceled with a full return.")
+
+
+class BlockedPatternForm(forms.ModelForm):
+    class Meta:
+        model = BlockedPattern
+        fields = ["kind", "pattern", "note", "enabled"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == BlockedPattern.Kind.REGEX and data.get("pattern"):
+            try:
+                re.compile(data["pattern"])
+            except re.error as exc:
+                self.add_error("pattern", f"Not a valid regular expression: {exc}")
+        return data
+
+
+@admin.register(BlockedPattern)
+class BlockedPatternAdmin(admin.ModelAdmin):
+    """R-AUP-1: links and keywords refused at placement."""
+
+    form = BlockedPatternForm
+    list_display = ["pattern", "kind", "enabled", "note", "created_at"]
+    list_editable = ["enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["pattern", "note"]

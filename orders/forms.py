@@ -1,0 +1,158 @@
+"""Forms of the orders pages: they parse; ``orders.services`` decides (and its refusals are
+put beside the field they concern)."""
+
+import uuid
+
+from django import forms
+from django.conf import settings
+
+from catalog.links import MAX_LINK_LENGTH
+from orders.exceptions import OrderRefused
+from orders.models import Order
+from orders.selectors import OrderFilters
+
+_CONTROL = {"class": "form-control"}
+_SELECT = {"class": "form-select"}
+
+
+def _service_choices(services) -> list:
+    """The services grouped by category (optgroups), so the page works without JavaScript."""
+    groups: dict[str, list] = {}
+    for service in services:
+        label = f"#{service.pk} {service.name} — ${service.user_rate}"
+        groups.setdefault(service.category.name, []).append((service.pk, label))
+    return [("", "Choose a service"), *groups.items()]
+
+
+class RefusalFormMixin:
+    def add_refusal(self, refusal: OrderRefused) -> None:
+        """Show a refusal of ``order_place`` beside its field (or above the form)."""
+        field = refusal.field if refusal.field in self.fields else None
+        if field is not None and self.fields[field].widget.is_hidden:
+            field = None
+        self.add_error(field, refusal.message)
+
+
+class NewOrderForm(RefusalFormMixin, forms.Form):
+    category = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs=_SELECT),
+        help_text="Narrows the list of services.",
+    )
+    search = forms.CharField(
+        label="Search services",
+        required=False,
+        widget=forms.TextInput(
+            attrs={**_CONTROL, "placeholder": "Name or ID", "autocomplete": "off"}
+        ),
+    )
+    service = forms.IntegerField(widget=forms.Select(attrs=_SELECT))
+    link = forms.CharField(
+        max_length=MAX_LINK_LENGTH,
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "https://", "inputmode": "url"}),
+    )
+    quantity = forms.IntegerField(
+        required=False, min_value=1, widget=forms.NumberInput(attrs={**_CONTROL, "min": 1})
+    )
+    comments = forms.CharField(
+        required=False,
+        help_text="One comment per line; the quantity is the number of lines.",
+        widget=forms.Textarea(attrs={**_CONTROL, "rows": 5}),
+    )
+    dripfeed = forms.BooleanField(
+        label="Drip-feed",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    runs = forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="How many portions; the quantity above is per portion.",
+        widget=forms.NumberInput(attrs={**_CONTROL, "min": 1}),
+    )
+    interval = forms.IntegerField(
+        label="Interval (minutes)",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={**_CONTROL, "min": 1}),
+    )
+    idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, services=(), categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "All categories")] + [
+            (category.pk, category.name) for category in categories
+        ]
+        self.fields["service"].widget.choices = _service_choices(services)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", f"web-{uuid.uuid4().hex}")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("dripfeed"):
+            for name in ("runs", "interval"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, "Needed for drip-feed.")
+        return data
+
+    def place_arguments(self) -> dict:
+        """``order_place``'s keyword arguments from the cleaned form."""
+        data = self.cleaned_data
+        extra = {}
+        if data.get("dripfeed"):
+            extra = {"runs": data["runs"], "interval": data["interval"]}
+        return {
+            "service_id": data["service"],
+            "link": data["link"],
+            "quantity": data.get("quantity"),
+            "comments": data.get("comments") or None,
+            "extra": extra,
+            "idempotency_key": data.get("idempotency_key") or None,
+        }
+
+
+class MassOrderForm(forms.Form):
+    orders = forms.CharField(
+        label="Orders",
+        help_text="One order per line: service ID | link | quantity",
+        widget=forms.Textarea(
+            attrs={
+                **_CONTROL,
+                "rows": 12,
+                "spellcheck": "false",
+                "placeholder": "102 | https://www.instagram.com/yourname/ | 1000",
+            }
+        ),
+    )
+
+    def clean_orders(self) -> str:
+        text = self.cleaned_data["orders"]
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > settings.ORDERS_MASS_MAX_LINES:
+            raise forms.ValidationError(
+                f"At most {settings.ORDERS_MASS_MAX_LINES} lines at a time; this has {len(lines)}."
+            )
+        return text
+
+
+class OrderFilterForm(forms.Form):
+    """The Orders page's filters (GET)."""
+
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "All"), *Order.Status.choices],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "Order ID or link"}),
+    )
+
+    def filters(self) -> OrderFilters:
+        if not self.is_valid():
+            return OrderFilters()
+        return OrderFilters(status=self.cleaned_data["status"], q=self.cleaned_data["q"])

@@ -1,0 +1,202 @@
+// New Order: pick a service (by category or search), see its description and limits, and
+// watch the charge as you type. The server computes the charge again and stays the judge;
+// the page works without this script (every field shows, the server says what is wrong).
+(function () {
+  "use strict";
+  var dataElement = document.getElementById("services-data");
+  var form = document.getElementById("new-order");
+  if (!dataElement || !form) {
+    return;
+  }
+  var services = JSON.parse(dataElement.textContent);
+  var byId = {};
+  services.forEach(function (service) {
+    byId[String(service.id)] = service;
+  });
+
+  var category = document.getElementById("id_category");
+  var search = document.getElementById("id_search");
+  var select = document.getElementById("id_service");
+  var quantity = document.getElementById("id_quantity");
+  var comments = document.getElementById("id_comments");
+  var dripfeed = document.getElementById("id_dripfeed");
+  var runs = document.getElementById("id_runs");
+  var charge = document.getElementById("charge");
+  var chargeDetail = document.getElementById("charge-detail");
+  var categoryNames = {};
+  Array.prototype.forEach.call(category.options, function (option) {
+    categoryNames[option.value] = option.textContent;
+  });
+
+  // Money as integer hundred-thousandths (the ledger's 5 places), so no float rounding.
+  var PLACES = 5;
+  function toUnits(text) {
+    var parts = String(text).split(".");
+    var fraction = (parts[1] || "").padEnd(PLACES, "0").slice(0, PLACES);
+    return BigInt(parts[0] || "0") * BigInt(Math.pow(10, PLACES)) + BigInt(fraction);
+  }
+  function formatUnits(units) {
+    var text = units.toString().padStart(PLACES + 1, "0");
+    return "$" + text.slice(0, -PLACES) + "." + text.slice(-PLACES);
+  }
+  // R-ORD-2: rate x quantity / 1000, half up; a Package costs its rate.
+  function chargeUnits(service, count) {
+    var rate = toUnits(service.rate);
+    if (service.type === "Package") {
+      return rate;
+    }
+    return (rate * BigInt(count) + 500n) / 1000n;
+  }
+
+  function show(id, visible) {
+    document.getElementById(id).classList.toggle("d-none", !visible);
+  }
+
+  function commentLines() {
+    return comments.value.split(/\r?\n/).filter(function (line) {
+      return line.trim() !== "";
+    }).length;
+  }
+
+  function wholeNumber(input) {
+    var text = input.value.trim();
+    return /^\d+$/.test(text) ? parseInt(text, 10) : 0;
+  }
+
+  function selected() {
+    return byId[select.value] || null;
+  }
+
+  function optionLabel(service) {
+    return "#" + service.id + " " + service.name + " — $" + service.rate;
+  }
+
+  // Rebuild the service list from the category and the search words; keep the choice if
+  // it still matches.
+  function filterServices() {
+    var current = select.value;
+    var wanted = category.value;
+    var words = search.value.trim().toLowerCase();
+    var groups = {};
+    var order = [];
+    services.forEach(function (service) {
+      if (wanted && String(service.category) !== wanted) {
+        return;
+      }
+      var haystack = ("#" + service.id + " " + service.name).toLowerCase();
+      if (words && haystack.indexOf(words) === -1 && String(service.id) !== words) {
+        return;
+      }
+      if (!groups[service.category]) {
+        groups[service.category] = [];
+        order.push(service.category);
+      }
+      groups[service.category].push(service);
+    });
+    select.replaceChildren();
+    var placeholder = new Option(order.length ? "Choose a service" : "No service matches", "");
+    select.appendChild(placeholder);
+    order.forEach(function (categoryId) {
+      var group = document.createElement("optgroup");
+      group.label = categoryNames[String(categoryId)] || "";
+      groups[categoryId].forEach(function (service) {
+        group.appendChild(new Option(optionLabel(service), String(service.id)));
+      });
+      select.appendChild(group);
+    });
+    var stillThere = Array.prototype.some.call(select.options, function (option) {
+      return option.value === current && current !== "";
+    });
+    if (stillThere) {
+      select.value = current;
+    } else if (words && select.options.length === 2) {
+      select.selectedIndex = 1; // one match: choose it
+    }
+    update();
+  }
+
+  function badge(text, style) {
+    var element = document.createElement("span");
+    element.className = "badge " + style;
+    element.textContent = text;
+    return element;
+  }
+
+  function showService(service) {
+    show("service-info", Boolean(service));
+    if (!service) {
+      return;
+    }
+    var badges = document.getElementById("service-badges");
+    badges.replaceChildren();
+    if (service.type !== "Default") {
+      badges.appendChild(badge(service.type, "text-bg-light border"));
+    }
+    if (service.refill) {
+      badges.appendChild(badge("Refill " + service.refill_days + " d", "text-bg-success"));
+    }
+    if (service.cancel) {
+      badges.appendChild(badge("Cancel", "text-bg-secondary"));
+    }
+    if (service.dripfeed) {
+      badges.appendChild(badge("Drip-feed", "text-bg-info"));
+    }
+    document.getElementById("service-description").textContent = service.description || "";
+    document.getElementById("service-rate").textContent =
+      "$" + service.rate + (service.type === "Package" ? " per package" : " per 1,000");
+    document.getElementById("service-limits").textContent = service.min + " / " + service.max;
+    document.getElementById("service-time").textContent = service.average_time || "—";
+  }
+
+  function update() {
+    var service = selected();
+    showService(service);
+    var type = service ? service.type : "";
+    show("field-quantity", type !== "Package" && type !== "Custom Comments");
+    show("field-comments", type === "Custom Comments");
+    show("field-dripfeed", Boolean(service && service.dripfeed));
+    show("dripfeed-options", Boolean(service && service.dripfeed && dripfeed.checked));
+    if (!service) {
+      charge.textContent = "—";
+      chargeDetail.textContent = "";
+      return;
+    }
+    var count;
+    var detail;
+    if (type === "Package") {
+      count = 1;
+      detail = "One package.";
+    } else if (type === "Custom Comments") {
+      count = commentLines();
+      detail = count + " comment" + (count === 1 ? "" : "s") + ".";
+    } else {
+      count = wholeNumber(quantity);
+      detail = "";
+      if (service.dripfeed && dripfeed.checked && wholeNumber(runs) > 0) {
+        detail = count + " x " + wholeNumber(runs) + " runs.";
+        count = count * wholeNumber(runs);
+      }
+    }
+    var perRun = service.dripfeed && dripfeed.checked ? wholeNumber(quantity) : count;
+    if (type !== "Package" && perRun && (perRun < service.min || perRun > service.max)) {
+      detail = (detail ? detail + " " : "") + "Allowed: " + service.min + " to " + service.max + ".";
+      chargeDetail.classList.add("text-danger");
+    } else {
+      chargeDetail.classList.remove("text-danger");
+    }
+    charge.textContent = formatUnits(chargeUnits(service, count));
+    chargeDetail.textContent = detail;
+  }
+
+  category.addEventListener("change", filterServices);
+  search.addEventListener("input", filterServices);
+  select.addEventListener("change", update);
+  [quantity, comments, runs, document.getElementById("id_interval")].forEach(function (input) {
+    input.addEventListener("input", update);
+  });
+  dripfeed.addEventListener("change", update);
+  if (select.value && byId[select.value]) {
+    category.value = String(byId[select.value].category);
+  }
+  filterServices();
+})();
