@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from billing.models import RefKind
 from billing.money import money_text
@@ -28,15 +28,12 @@ def signed_usd(amount) -> str:
 
 
 def ref_url(ref_kind: str, ref_id: str) -> str:
-    """Where a ledger reference points to: the payment, or the order once Orders has pages."""
+    """Where a ledger reference points to: the payment or the order (R-BAL-7)."""
     names = {RefKind.DEPOSIT: "billing:deposit_detail", RefKind.ORDER: "orders:detail"}
     name = names.get(ref_kind)
     if not name or not ref_id:
         return ""
-    try:
-        return reverse(name, args=[ref_id])
-    except NoReverseMatch:
-        return ""
+    return reverse(name, args=[ref_id])
 
 
 @register.inclusion_tag("billing/includes/ref_link.html")

@@ -55,13 +55,13 @@ def test_page_shows_split_links_and_reasons(client, customer, story):
     assert 'id="split-total">$10.50<' in page
     assert 'id="split-deposited">$9.50<' in page
     assert 'id="split-promotional">$1.00<' in page
-    # Reasons, memos and links to the payment; the order has no page yet, so plain text.
+    # Reasons, memos and links to the payment and to the order (R-BAL-7).
     payment_url = reverse("billing:deposit_detail", args=[story.pk])
     assert f'<a href="{payment_url}">Payment #{story.pk}</a>' in page
     assert "Order #77 partial" in page
     assert "Order charge" in page
     assert "Promotional credit" in page
-    assert '<span class="text-muted">Order #77</span>' in page
+    assert f'<a href="{reverse("orders:detail", args=[77])}">Order #77</a>' in page
 
 
 def test_filters_by_source_movement_and_date(client, customer, story):
