@@ -70,4 +70,8 @@ def account_terminate(*, user, reason: str, actor) -> AccountStatusChange:
 
 def account_reinstate(*, user, reason: str, actor) -> AccountStatusChange:
     """Lift a suspension (R-ACC-5): held orders go on, the existing API key works again."""
-    return _account_status_set(user=user, status=User.Status.ACTIVE, reason=reason, actor=actor)
+    from orders.services import orders_release_held
+
+    change = _account_status_set(user=user, status=User.Status.ACTIVE, reason=reason, actor=actor)
+    orders_release_held(user=user)
+    return change

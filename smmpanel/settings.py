@@ -351,6 +351,8 @@ ORDERS_RELAY_GRACE_SECONDS = env.float("ORDERS_RELAY_GRACE_SECONDS", default=30.
 # A queued order whose relay message never ran (lost) is handed on again after this.
 ORDERS_RELAY_LOST_AFTER_SECONDS = env.float("ORDERS_RELAY_LOST_AFTER_SECONDS", default=300.0)
 ORDERS_RELAY_DUE_SECONDS = env.float("ORDERS_RELAY_DUE_SECONDS", default=10.0)
+# R-ACC-5: a suspended account's unsent orders are held; the beat looks again this often.
+ORDERS_HOLD_RECHECK_SECONDS = env.float("ORDERS_HOLD_RECHECK_SECONDS", default=300.0)
 # Status polling: each active order about this often, at most this many 100-order batches a run.
 ORDERS_POLL_SECONDS = env.float("ORDERS_POLL_SECONDS", default=60.0)
 ORDERS_POLL_MAX_BATCHES = env.int("ORDERS_POLL_MAX_BATCHES", default=50)

@@ -19,6 +19,7 @@ from orders.services.placement import (
     order_place,
     order_place_in_context,
 )
+from orders.services.relay import orders_release_held
 
 __all__ = [
     "MassLine",
@@ -39,4 +40,5 @@ __all__ = [
     "order_transition",
     "orders_cancel_pricing_error",
     "orders_place_mass",
+    "orders_release_held",
 ]

@@ -134,6 +134,9 @@ def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
         if order.cancel_requested_at is not None:
             order_cancel_now(order=order, cause=Cause.CUSTOMER, note="Canceled at your request.")
             return None
+        if not order.user.can_order:
+            _relay_hold(order, now)  # R-ACC-5
+            return None
         current = order.provider_service
         route = None
         if current is not None and current.pk not in order.routes_tried:
@@ -155,6 +158,33 @@ def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
         order.lease_until = now + _lease()
         order.save()
     return order, route
+
+
+HELD_NOTE = "Held: the account is not active (R-ACC-5)."
+
+
+def _relay_hold(order: Order, now) -> None:
+    """Keep a suspended account's unsent order queued; the beat looks again later and
+    ``orders_release_held`` sends it on as soon as the account is reinstated (R-ACC-5)."""
+    order.next_attempt_at = now + _seconds(settings.ORDERS_HOLD_RECHECK_SECONDS)
+    if order.relay_error != HELD_NOTE:
+        order.relay_error = HELD_NOTE
+        order_event_add(order=order, note=HELD_NOTE, cause=Cause.SYSTEM, staff_only=True)
+    order.save(update_fields=["next_attempt_at", "relay_error", "updated_at"])
+
+
+def orders_release_held(*, user) -> list[int]:
+    """Send on the held orders of a reinstated account (R-ACC-5)."""
+    with transaction.atomic():
+        held = list(
+            Order.objects.select_for_update(no_key=True, of=("self",))
+            .filter(user=user, relay_state=RelayState.QUEUED, relay_error=HELD_NOTE)
+            .values_list("pk", flat=True)
+        )
+        Order.objects.filter(pk__in=held).update(next_attempt_at=None, relay_error="")
+        for order_id in held:
+            _dispatch_relay(order_id)
+    return held
 
 
 def _relay_no_route(order: Order) -> None:
