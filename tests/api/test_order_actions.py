@@ -240,3 +240,15 @@ def test_a_suspended_accounts_key_places_nothing(call, api_key, funded, service)
 def test_a_regenerated_key_stops_the_old_one_at_once(call, api_key, api_user):  # R-KEY-2
     api_key_issue(user=api_user)
     assert call(key=api_key, action="balance") == (200, {"error": "Invalid API key"})
+
+
+def test_add_subscription_answers_in_contract_shape_until_subscriptions_exist(
+    call, api_key, funded
+):  # R-ORD-11 is not built yet: refused with the contract's wording, nothing charged
+    subscription = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, rate=D("1.00"))
+    answer = _add(
+        call, api_key, service=subscription.pk, username="someone", min=100, max=200, delay=30
+    )
+    assert answer == (200, {"error": "Incorrect request"})
+    assert not Order.objects.exists()
+    assert call(key=api_key, action="balance")[1]["balance"] == "10.00"
