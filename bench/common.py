@@ -30,7 +30,7 @@ def django_on_bench_database():
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True, serialize=False)
     settings.ALLOWED_HOSTS = ["*"]
     return connection
 
