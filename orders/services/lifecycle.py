@@ -9,7 +9,6 @@ ledger's idempotency key on the return is the backstop (R-ORD-7, R-ORD-8).
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from django.db import transaction
@@ -23,8 +22,6 @@ from billing.services import funds_return, split_return
 from catalog.models import Service
 from orders.exceptions import CancelRefused, InvalidTransition, StaffActionRefused
 from orders.models import FINAL_STATUSES, TRANSITIONS, Order, OrderEvent, RelayState
-
-logger = logging.getLogger(__name__)
 
 Status = Order.Status
 Cause = OrderEvent.Cause

@@ -9,7 +9,6 @@ index) and one order per idempotency key; the ledger refuses to overdraw (R-BAL-
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -34,8 +33,6 @@ from orders.exceptions import (
     ServiceRefused,
 )
 from orders.models import Order, OrderEvent
-
-logger = logging.getLogger(__name__)
 
 THOUSAND = Decimal(1000)
 MAX_RUNS = 1000
