@@ -91,7 +91,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_delete(queue)
+            # The queue (with its priority lists) and its direct exchange's bindings.
+            client = broker.default_channel.client
+            for pattern in (f"{queue}*", f"_kombu.binding*.{queue}"):
+                for key in client.scan_iter(match=pattern):
+                    client.delete(key)
 
 
 @pytest.fixture
