@@ -66,30 +66,31 @@ def orders_page_for_user(
 ) -> OrdersPage:
     """One page of the customer's orders, newest first: keyset pagination on the id.
 
-    No OFFSET and no COUNT: a page reads ``size + 1`` rows from the (user, id) or
-    (user, status, id) index, however deep it is. ``before`` goes to older orders,
-    ``after`` back to newer ones.
+    No OFFSET and no COUNT. Two short queries: the page's ids, ``size + 1`` of them read
+    from the (user, id) or (user, status, id) index alone, then those rows by primary key.
+    Asking for the ids alone keeps Postgres on the customer's index: asked for whole rows,
+    it may walk the primary key backwards and filter, which reads the whole table when a
+    customer has no order of the status asked for.
     """
-    queryset = orders_for_user(user=user, filters=filters).only(*LIST_FIELDS)
+    queryset = orders_for_user(user=user, filters=filters)
     if after is not None:
-        rows = list(queryset.filter(pk__gt=after).order_by("pk")[: size + 1])
-        more_newer = len(rows) > size
-        rows = rows[:size][::-1]
-        return OrdersPage(
-            orders=rows,
-            older=rows[-1].pk if rows else None,
-            newer=rows[0].pk if more_newer else None,
+        ids = list(
+            queryset.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: size + 1]
         )
-    if before is not None:
-        queryset = queryset.filter(pk__lt=before)
-    rows = list(queryset[: size + 1])
-    more_older = len(rows) > size
-    rows = rows[:size]
-    return OrdersPage(
-        orders=rows,
-        older=rows[-1].pk if more_older else None,
-        newer=rows[0].pk if before is not None and rows else None,
-    )
+        more_newer = len(ids) > size
+        ids = ids[:size][::-1]
+        older = ids[-1] if ids else None
+        newer = ids[0] if more_newer else None
+    else:
+        if before is not None:
+            queryset = queryset.filter(pk__lt=before)
+        ids = list(queryset.values_list("pk", flat=True)[: size + 1])
+        more_older = len(ids) > size
+        ids = ids[:size]
+        older = ids[-1] if more_older else None
+        newer = ids[0] if before is not None and ids else None
+    rows = Order.objects.only(*LIST_FIELDS).in_bulk(ids) if ids else {}
+    return OrdersPage(orders=[rows[pk] for pk in ids if pk in rows], older=older, newer=newer)
 
 
 def order_history_for_customer(*, order: Order) -> QuerySet[OrderEvent]:

@@ -119,7 +119,8 @@ def add(*, user, params) -> dict:
 
 def _order_status(order: Order) -> dict:
     return {
-        "charge": money(order.charge),
+        # What the order costs now: a Partial's or a Canceled's return is taken off (R-ORD-7/8).
+        "charge": money(order.charge - order.refunded),
         "start_count": str(order.start_count or 0),
         "status": order.get_status_display(),
         "remains": str(order.quantity if order.remains is None else order.remains),

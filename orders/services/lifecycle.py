@@ -9,7 +9,6 @@ ledger's idempotency key on the return is the backstop (R-ORD-7, R-ORD-8).
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from django.db import transaction
@@ -23,8 +22,6 @@ from billing.services import funds_return, split_return
 from catalog.models import Service
 from orders.exceptions import CancelRefused, InvalidTransition, StaffActionRefused
 from orders.models import FINAL_STATUSES, TRANSITIONS, Order, OrderEvent, RelayState
-
-logger = logging.getLogger(__name__)
 
 Status = Order.Status
 Cause = OrderEvent.Cause
@@ -141,7 +138,9 @@ def order_finish(
         _order_return(order=order, amount=amount, why=f"partial, {remains} undelivered")
         return event
     if status == Status.CANCELED:
-        if order.remains is None:
+        if remains is not None:
+            order.remains = max(0, min(int(remains), order.quantity))
+        elif order.remains is None:
             order.remains = order.quantity
         event = order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
         _order_return(order=order, amount=order.charge - order.refunded, why="canceled")
@@ -211,6 +210,9 @@ def _staff_order(order_id: int) -> Order:
     order = _locked(order_id)
     if order.status in FINAL_STATUSES:
         raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
+    if order.relay_state == RelayState.SENDING:
+        # Its add is on the wire: acting now could cancel what the provider is placing.
+        raise StaffActionRefused(f"Order #{order.pk} is being sent right now; try again shortly.")
     return order
 
 

@@ -9,7 +9,6 @@ index) and one order per idempotency key; the ledger refuses to overdraw (R-BAL-
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -34,8 +33,6 @@ from orders.exceptions import (
     ServiceRefused,
 )
 from orders.models import Order, OrderEvent
-
-logger = logging.getLogger(__name__)
 
 THOUSAND = Decimal(1000)
 MAX_RUNS = 1000
@@ -200,6 +197,70 @@ def order_place(
     )
 
 
+def order_prepare(
+    *, context: PlacementContext, service_id, link: str, quantity, comments=None, extra=None
+) -> Order:
+    """Validate one order and price it (R-ORD-2, R-ORD-3, R-AUP-1, R-CAT-6): an unsaved
+    ``Order`` with the snapshot of its service (R-CAT-2); raises an ``OrderRefused``."""
+    user = context.user
+    if not getattr(user, "can_order", True):
+        raise OrderRefused("This account cannot place orders.", api_message="Invalid API key")
+    service = context.service(service_id)  # unknown or disabled
+    spec = _order_spec(
+        service=service, link=link or "", quantity=quantity, comments=comments, extra=extra or {}
+    )
+    _check_limits(service=service, units=spec.units)
+    if context.blocked.blocks(link=spec.link, comments=spec.extra.get("comments", "")):
+        raise LinkRefused(  # R-AUP-1
+            "This link cannot be ordered: it is on our acceptable use policy's blocked list."
+        )
+    rate = context.book.rate(service)  # the customer's live price
+    return Order(
+        user=user,
+        service=service,
+        link=spec.link,
+        quantity=spec.quantity,
+        charge=order_charge(service=service, rate=rate, quantity=spec.quantity),
+        extra=spec.extra,
+        # R-CAT-2: what is live now stays with the order.
+        service_name=service.name,
+        service_type=service.type,
+        rate=rate,
+        min_quantity=service.min_quantity,
+        max_quantity=service.max_quantity,
+        can_cancel=service.cancel,
+        refill=service.refill,
+        refill_days=service.refill_days,
+        dripfeed=service.dripfeed,
+        beta=service.beta,
+    )
+
+
+def not_enough_funds(charge: Decimal) -> NotEnoughFunds:
+    return NotEnoughFunds(f"Your balance does not cover this order's charge of ${charge}.")
+
+
+def placed_event(order: Order) -> OrderEvent:
+    """The first line of an order's history (R-ORD-16)."""
+    return OrderEvent(
+        order=order,
+        new_status=Order.Status.PENDING,
+        cause=OrderEvent.Cause.CUSTOMER,
+        actor=order.user,
+        note=SOURCE_NOTES[order.source],
+    )
+
+
+def overlapping_order() -> OverlappingOrder:
+    return OverlappingOrder(
+        "You already have an active order of this service on this link. Wait until it is completed."
+    )
+
+
+def spend_memo(order: Order) -> str:
+    return f"Order #{order.pk}: {order.service_name}"[:255]
+
+
 def order_place_in_context(
     *,
     context: PlacementContext,
@@ -210,12 +271,8 @@ def order_place_in_context(
     comments: str | None = None,
     extra: dict | None = None,
     idempotency_key: str | None = None,
-    relay: bool = True,
 ) -> Order:
-    """``order_place`` with the customer's rates, blocked patterns and services preloaded.
-
-    ``relay=False`` leaves starting the relay to the caller (Mass Order starts it in batches).
-    """
+    """``order_place`` with the customer's rates, blocked patterns and services preloaded."""
     user = context.user
     if source not in Order.Source.values:
         raise ValueError(f"unknown order source {source!r}")
@@ -226,83 +283,48 @@ def order_place_in_context(
         earlier = Order.objects.filter(user=user, idempotency_key=key).first()
         if earlier is not None:
             return earlier
-    if not getattr(user, "can_order", True):
-        raise OrderRefused("This account cannot place orders.", api_message="Invalid API key")
-
-    service = context.service(service_id)  # R-ORD-3: unknown or disabled
-    spec = _order_spec(
-        service=service, link=link or "", quantity=quantity, comments=comments, extra=extra or {}
+    order = order_prepare(
+        context=context,
+        service_id=service_id,
+        link=link,
+        quantity=quantity,
+        comments=comments,
+        extra=extra,
     )
-    _check_limits(service=service, units=spec.units)  # R-ORD-3
-    if context.blocked.blocks(link=spec.link, comments=spec.extra.get("comments", "")):
-        raise LinkRefused(  # R-AUP-1
-            "This link cannot be ordered: it is on our acceptable use policy's blocked list."
-        )
-    rate = context.book.rate(service)  # R-CAT-6: the customer's live price
-    charge = order_charge(service=service, rate=rate, quantity=spec.quantity)
+    order.source = source
+    order.idempotency_key = key
+    charge = order.charge
 
     try:
         with transaction.atomic():
-            order = Order.objects.create(
-                user=user,
-                service=service,
-                link=spec.link,
-                quantity=spec.quantity,
-                charge=charge,
-                extra=spec.extra,
-                source=source,
-                idempotency_key=key,
-                # R-CAT-2: what is live now stays with the order.
-                service_name=service.name,
-                service_type=service.type,
-                rate=rate,
-                min_quantity=service.min_quantity,
-                max_quantity=service.max_quantity,
-                can_cancel=service.cancel,
-                refill=service.refill,
-                refill_days=service.refill_days,
-                dripfeed=service.dripfeed,
-                beta=service.beta,
-            )
+            order.save(force_insert=True)
             promotional = deposited = ZERO
             if charge > 0:
                 try:
                     spend = funds_spend(  # R-BAL-4: Promotional Credit first
                         user=user,
                         amount=charge,
-                        memo=f"Order #{order.pk}: {service.name}"[:255],
+                        memo=spend_memo(order),
                         ref_kind=RefKind.ORDER,
                         ref_id=order.pk,
                     )
                 except InsufficientFunds:
-                    raise NotEnoughFunds(
-                        f"Your balance does not cover this order's charge of ${charge}."
-                    ) from None
+                    raise not_enough_funds(charge) from None
                 promotional, deposited = spend.split.promotional, spend.split.deposited
             Order.objects.filter(pk=order.pk).update(
                 paid_promotional=promotional, paid_deposited=deposited
             )
             order.paid_promotional, order.paid_deposited = promotional, deposited
-            OrderEvent.objects.create(  # R-ORD-16
-                order=order,
-                new_status=Order.Status.PENDING,
-                cause=OrderEvent.Cause.CUSTOMER,
-                actor=user,
-                note=SOURCE_NOTES[source],
-            )
-            if relay:
-                from orders.tasks import order_relay_task
+            placed_event(order).save()
+            from orders.tasks import order_relay_task
 
-                order_id = order.pk
-                transaction.on_commit(lambda: order_relay_task.delay(order_id))
+            order_id = order.pk
+            transaction.on_commit(lambda: order_relay_task.delay(order_id))
     except IntegrityError as exc:
         constraint = _violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":
             return Order.objects.get(user=user, idempotency_key=key)
         if constraint == "order_one_active_per_link":  # R-ORD-12
-            raise OverlappingOrder(
-                "You already have an active order of this service on this link. "
-                "Wait until it is completed."
-            ) from None
+            raise overlapping_order() from None
         raise
     return order

@@ -252,3 +252,22 @@ def test_add_subscription_answers_in_contract_shape_until_subscriptions_exist(
     assert answer == (200, {"error": "Incorrect request"})
     assert not Order.objects.exists()
     assert call(key=api_key, action="balance")[1]["balance"] == "10.00"
+
+
+def test_status_charge_is_net_of_the_partial_return(call, api_key, funded, service):
+    # R-ORD-7: 1,000 at 0.90 with 250 undelivered returns 0.225; the order costs 0.675.
+    from orders.services import order_staff_partial
+    from tests.factories import StaffFactory
+
+    order = place(funded, service, quantity=1000)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.IN_PROGRESS, start_count=10)
+    order_staff_partial(order_id=order.pk, remains=250, actor=StaffFactory(), reason="test")
+    _, body = call(key=api_key, action="status", order=order.pk)
+    assert body == {
+        "charge": "0.675",
+        "start_count": "10",
+        "status": "Partial",
+        "remains": "250",
+        "currency": "USD",
+    }
+    assert call(key=api_key, action="balance")[1]["balance"] == "9.325"

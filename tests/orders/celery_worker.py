@@ -18,7 +18,7 @@ from django.conf import settings
 
 from smmpanel.celery import app as celery_app
 
-# Fast clocks for the worker: beat every 0.3 s, short backoffs, a 1 s provider timeout.
+# Fast clocks for the worker: beat every 0.3 s, short backoffs, a 3 s provider timeout.
 WORKER_ENV = {
     "ORDERS_POLL_SECONDS": "0.3",
     "ORDERS_RELAY_DUE_SECONDS": "0.3",
@@ -27,8 +27,8 @@ WORKER_ENV = {
     "ORDERS_RELAY_RETRIES": "3",
     "ORDERS_RELAY_GRACE_SECONDS": "2",
     "ORDERS_LINK_CHECK": "0",
-    "PROVIDER_TIMEOUT": "1.0",
-    "PROVIDER_CONNECT_TIMEOUT": "0.5",
+    "PROVIDER_TIMEOUT": "3.0",
+    "PROVIDER_CONNECT_TIMEOUT": "1.0",
     "CONN_MAX_AGE": "0",
     "CELERY_TASK_ALWAYS_EAGER": "0",
     "DEBUG": "0",
@@ -91,7 +91,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_delete(queue)
+            # The queue (with its priority lists) and its direct exchange's bindings.
+            client = broker.default_channel.client
+            for pattern in (f"{queue}*", f"_kombu.binding*.{queue}"):
+                for key in client.scan_iter(match=pattern):
+                    client.delete(key)
 
 
 @pytest.fixture

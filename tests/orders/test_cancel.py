@@ -170,3 +170,11 @@ def test_pricing_error_leaves_orders_placed_after_the_flag(staff):  # R-CAT-4
     assert later.created_at > service.pricing_error_at
     assert orders_cancel_pricing_error(service_id=service.pk, actor=staff) == 0
     assert Order.objects.get().status == "pending"
+
+
+def test_staff_cannot_act_on_an_order_while_its_add_is_on_the_wire(service, staff):
+    order = place(funded_customer(deposited="5"), service)
+    Order.objects.filter(pk=order.pk).update(relay_state=Order.RelayState.SENDING)
+    with pytest.raises(StaffActionRefused, match="being sent right now"):
+        order_staff_cancel(order_id=order.pk, actor=staff, reason="x")
+    assert Order.objects.get().status == "pending"

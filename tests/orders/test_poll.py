@@ -101,6 +101,17 @@ def test_in_progress_and_processing_record_start_count_and_remains(relayed, simu
     ]
 
 
+def test_canceled_after_starting_keeps_the_providers_remains_and_returns_all(relayed, simulator):
+    # R-ORD-8: Canceled returns the whole charge whatever was reported before.
+    simulator.step_seconds = 1000
+    (order,) = relayed("https://www.instagram.com/stopped/")
+    simulator.force_status(order.provider_order_id, "In progress", remains=600)
+    _poll_now(order)
+    simulator.force_status(order.provider_order_id, "Canceled", remains=1000)
+    _poll_now(order)
+    assert (order.status, order.remains, order.refunded) == ("canceled", 1000, D("1.20"))
+
+
 def _poll_now(order):
     Order.objects.filter(pk=order.pk).update(poll_due_at=order.created_at)
     _poll(order)

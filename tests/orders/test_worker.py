@@ -2,7 +2,7 @@
 
 Orders are placed here (their commit puts the relay on the broker); the worker sends them,
 its beat polls them, and the tests watch the database. The worker runs with fast clocks
-(``tests/orders/celery_worker.py``): beat every 0.3 s, a 1 s provider timeout.
+(``tests/orders/celery_worker.py``): beat every 0.3 s, a 3 s provider timeout.
 """
 
 import time
@@ -68,7 +68,7 @@ def test_orders_complete_partial_and_cancel_through_the_worker(routed_service, s
 @pytest.mark.usefixtures("celery_worker")
 def test_an_add_that_times_out_is_never_sent_twice_and_ends_reconciled(routed_service, simulator):
     simulator.step_seconds = 0.2
-    simulator.inject("delay", action="add", seconds=2.0, times=1)  # placed; answer after 2 s
+    simulator.inject("delay", action="add", seconds=5.0, times=1)  # placed; answer after 5 s
     user = funded_customer(deposited="5")
     order = place(user, routed_service)
 
