@@ -18,7 +18,7 @@ run: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --no-input -v0
 	DEBUG=1 $(PY) manage.py demo_data
 	@echo "smmpanel: http://127.0.0.1:$(PORT)/  (demo logins above)"
-	DEBUG=1 WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
+	DEBUG=1 ORDERS_POLL_SECONDS=10 WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
 
 services:
 	@scripts/ensure-services
