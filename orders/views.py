@@ -10,6 +10,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from billing.money import ZERO
 from catalog.selectors import services_for_user
@@ -49,15 +50,31 @@ def _service_data(service) -> dict:
     }
 
 
+TOO_MANY = "Too many orders in a short time: wait a minute, then try again."
+
+
+def _placement_rate(group, request) -> str:
+    return settings.ORDERS_PLACE_RATE_LIMIT
+
+
+def _placement_limited(view):
+    """R-AUP-4: order placement on the web is rate-limited per account and per IP."""
+    by_ip = ratelimit(key="ip", rate=_placement_rate, method="POST", block=False)
+    return ratelimit(key="user", rate=_placement_rate, method="POST", block=False)(by_ip(view))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@_placement_limited
 def new(request):
     """New Order (R-ORD-1): one order; the charge shows as the customer types."""
     services = services_for_user(user=request.user)
     categories = list({service.category_id: service.category for service in services}.values())
     if request.method == "POST":
         form = NewOrderForm(request.POST, services=services, categories=categories)
-        if form.is_valid():
+        if getattr(request, "limited", False):
+            form.add_error(None, TOO_MANY)
+        elif form.is_valid():
             try:
                 order = order_place(
                     user=request.user, source=Order.Source.WEB, **form.place_arguments()
@@ -81,11 +98,14 @@ def new(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_placement_limited
 def mass(request):
     """Mass Order (R-ORD-1): each line validated and placed on its own."""
     results = None
     form = MassOrderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if getattr(request, "limited", False):
+        form.add_error(None, TOO_MANY)
+    elif request.method == "POST" and form.is_valid():
         try:
             results = orders_place_mass(user=request.user, text=form.cleaned_data["orders"])
         except OrderRefused as refusal:

@@ -363,6 +363,8 @@ ORDERS_LINK_CHECK = env.bool("ORDERS_LINK_CHECK", default=True)
 ORDERS_LINK_CHECK_TIMEOUT = env.float("ORDERS_LINK_CHECK_TIMEOUT", default=5.0)
 ORDERS_LINK_CHECK_ALLOWED_NETWORKS = env.list("ORDERS_LINK_CHECK_ALLOWED_NETWORKS", default=[])
 ORDERS_PAGE_SIZE = env.int("ORDERS_PAGE_SIZE", default=50)
+# R-AUP-4: New Order and Mass Order submissions, per account and per IP.
+ORDERS_PLACE_RATE_LIMIT = env.str("ORDERS_PLACE_RATE_LIMIT", default="30/m")
 ORDERS_MASS_MAX_LINES = env.int("ORDERS_MASS_MAX_LINES", default=1000)
 # Tests give each xdist worker's Celery worker its own queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
