@@ -51,6 +51,17 @@ class Spend:
     transaction: Transaction
 
 
+def split_spend(*, amount: Decimal, available: Split, promotional_first: bool = True) -> Split:
+    """How a spend of ``amount`` is taken from the balance (R-BAL-4): Promotional Credit
+    first, then Deposited Funds (or the reverse, a setting). The caller has checked that
+    ``available`` covers ``amount``."""
+    if promotional_first:
+        from_promotional = min(available.promotional, amount)
+        return Split(promotional=from_promotional, deposited=amount - from_promotional)
+    from_deposited = min(available.deposited, amount)
+    return Split(promotional=amount - from_deposited, deposited=from_deposited)
+
+
 def split_return(*, amount: Decimal, paid: Split, returned: Split) -> Split:
     """The part of ``amount`` that goes back to each funding source (R-ORD-7, R-ORD-8).
 

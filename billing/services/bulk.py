@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from billing.ledger import Spend, Split
+from billing.ledger import Spend, Split, split_spend
 from billing.models import Account, Entry, Transaction, TransactionReason
 from billing.money import ZERO
 
@@ -49,12 +49,12 @@ def funds_spend_many(*, user, charges: Sequence[Charge], ref_kind: str) -> list[
             if promo_left + deposit_left < amount:
                 plans.append(None)
                 continue
-            if settings.BILLING_SPEND_PROMOTIONAL_FIRST:
-                from_promo = min(promo_left, amount)
-                from_deposit = amount - from_promo
-            else:
-                from_deposit = min(deposit_left, amount)
-                from_promo = amount - from_deposit
+            split = split_spend(
+                amount=amount,
+                available=Split(promotional=promo_left, deposited=deposit_left),
+                promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
+            )
+            from_promo, from_deposit = split.promotional, split.deposited
             promo_left -= from_promo
             deposit_left -= from_deposit
             plans.append((charge, amount, from_promo, from_deposit, promo_left, deposit_left))

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 
 from billing.exceptions import InsufficientFunds, LedgerError
-from billing.ledger import Spend, Split
+from billing.ledger import Spend, Split, split_spend
 from billing.models import Account, Entry, RefKind, Transaction, TransactionReason
 from billing.money import ZERO, quantize
 
@@ -244,12 +244,11 @@ def funds_spend(
         available = promotional.balance + deposited.balance
         if available < amount:
             raise InsufficientFunds(required=amount, available=available)
-        if settings.BILLING_SPEND_PROMOTIONAL_FIRST:
-            from_promotional = min(promotional.balance, amount)
-            from_deposited = amount - from_promotional
-        else:
-            from_deposited = min(deposited.balance, amount)
-            from_promotional = amount - from_deposited
+        split = split_spend(
+            amount=amount,
+            available=Split(promotional=promotional.balance, deposited=deposited.balance),
+            promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
+        )
         txn = _post(
             user=user,
             reason=TransactionReason.SPEND,
@@ -258,14 +257,12 @@ def funds_spend(
             ref_id=ref_id,
             idempotency_key=idempotency_key,
             legs=[
-                (promotional, -from_promotional),
-                (deposited, -from_deposited),
+                (promotional, -split.promotional),
+                (deposited, -split.deposited),
                 (_system_account(Kind.SALES), amount),
             ],
         )
-        return Spend(
-            split=Split(promotional=from_promotional, deposited=from_deposited), transaction=txn
-        )
+        return Spend(split=split, transaction=txn)
 
 
 def _unreturned(*, user, ref_kind: str, ref_id: str) -> Split:

@@ -81,3 +81,15 @@ def test_any_sequence_of_partial_returns_is_exact(seed):  # R-ORD-7, R-ORD-8
         assert returned.promotional <= paid.promotional
         assert returned.deposited <= paid.deposited
     assert returned == paid
+
+
+def test_split_spend_takes_promotional_first_or_last_by_setting():  # R-BAL-4
+    from billing.ledger import split_spend
+
+    available = Split(promotional=Decimal("1.00"), deposited=Decimal("5.00"))
+    first = split_spend(amount=Decimal("2.50"), available=available)
+    assert (first.promotional, first.deposited) == (Decimal("1.00"), Decimal("1.50"))
+    last = split_spend(amount=Decimal("2.50"), available=available, promotional_first=False)
+    assert (last.promotional, last.deposited) == (Decimal("0"), Decimal("2.50"))
+    tight = split_spend(amount=Decimal("5.50"), available=available, promotional_first=False)
+    assert (tight.promotional, tight.deposited) == (Decimal("0.50"), Decimal("5.00"))
