@@ -3,6 +3,13 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PORT    ?= 8000
 PYTHON  ?= python3
+STRIPE_DEV_PORT ?= 8420
+# `make run`: development settings, demo orders polled often, cards paid to a local Stripe
+# (localstripe, `stripe` in the Procfile) with the test card 4242 4242 4242 4242.
+RUN_ENV := DEBUG=1 ORDERS_POLL_SECONDS=10 STRIPE_DEV_PORT=$(STRIPE_DEV_PORT) \
+	STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
+	STRIPE_WEBHOOK_SECRET=whsec_localstripe STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_DEV_PORT) \
+	STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_DEV_PORT)/js.stripe.com/v3/
 
 .PHONY: run test lint fmt services bench-api-add
 
@@ -15,10 +22,10 @@ $(VENV)/.installed: pyproject.toml
 # The panel on the embedded default (SQLite, filesystem broker), with demo data,
 # a Celery worker and beat; stop with Ctrl-C.
 run: $(VENV)/.installed
-	DEBUG=1 $(PY) manage.py migrate --no-input -v0
-	DEBUG=1 $(PY) manage.py demo_data
+	$(RUN_ENV) $(PY) manage.py migrate --no-input -v0
+	$(RUN_ENV) $(PY) manage.py demo_data
 	@echo "smmpanel: http://127.0.0.1:$(PORT)/  (demo logins above)"
-	DEBUG=1 ORDERS_POLL_SECONDS=10 WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
+	$(RUN_ENV) WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
 
 services:
 	@scripts/ensure-services
