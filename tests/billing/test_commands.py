@@ -74,3 +74,11 @@ def test_add_funds_refuses_bad_input(customer, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("add_funds", *args)
     assert balance_get(user=customer).total == 0
+
+
+def test_run_localstripe_refuses_outside_development(settings):
+    from django.core.management import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="development"):
+        call_command("run_localstripe", webhook_url="http://127.0.0.1:8000/billing/stripe/webhook/")
