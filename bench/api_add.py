@@ -118,7 +118,7 @@ def wrk_add(bench_dir: Path, seconds: int, concurrency: int, *, hot: bool) -> tu
     return int(requests) / float(elapsed), f"p50 {p50} ms, p95 {p95} ms"
 
 
-def orders_placed(env: dict[str, str]) -> int:
+def orders_placed() -> int:
     out = run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB, "-tAc",
          "SELECT count(*) FROM orders_order"], capture_output=True,
@@ -176,9 +176,9 @@ def main() -> None:
     prepare(env, args.accounts)
     server = start_gunicorn(env, args.workers)
     try:
-        before = orders_placed(env)
+        before = orders_placed()
         add_rate, add_latency = wrk_add(bench_dir, args.seconds, args.concurrency, hot=False)
-        placed = orders_placed(env) - before
+        placed = orders_placed() - before
         hot_rate, hot_latency = wrk_add(bench_dir, args.seconds, args.concurrency, hot=True)
         status_p50, status_p95 = status_latency(bench_dir)
     finally:
