@@ -113,6 +113,9 @@ class Order(models.Model):
     refill_days = models.PositiveSmallIntegerField(default=0)
     dripfeed = models.BooleanField(default=False)
     beta = models.BooleanField(default=False)
+    # R-ORD-12: staff found that the order overlapped another one on the same link (placed
+    # elsewhere, or reported by the provider): it has no refill and no claims.
+    overlapped = models.BooleanField(default=False)
 
     # The relay (staff only).
     relay_state = models.CharField(
