@@ -83,3 +83,31 @@ class AccountStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.old_status} → {self.new_status}"
+
+
+class Notice(models.Model):
+    """Something the panel tells one customer: shown in the account, and mailed if asked.
+
+    Written only by ``accounts.services.notice_send``; every app that has news for a
+    customer (a ticket reply, a return, new Terms, a dormancy notice) calls it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(max_length=32, help_text="What it is about, e.g. ticket_reply.")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="Where the customer reads more.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mail was sent (R-DOR-7: that is when it counts)."
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}"

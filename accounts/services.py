@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -6,7 +7,7 @@ from legal.services import acceptance_record
 
 from . import apikeys
 from .exceptions import AccountStatusRefused
-from .models import AccountStatusChange, ApiKey, User
+from .models import AccountStatusChange, ApiKey, Notice, User
 
 
 def user_signup_complete(*, user, terms: Document, ip_address: str | None) -> None:
@@ -75,3 +76,48 @@ def account_reinstate(*, user, reason: str, actor) -> AccountStatusChange:
     change = _account_status_set(user=user, status=User.Status.ACTIVE, reason=reason, actor=actor)
     orders_release_held(user=user)
     return change
+
+
+def notice_send(
+    *, user, kind: str, subject: str, body: str = "", url: str = "", email: bool = True
+) -> Notice:
+    """Tell ``user`` something: an in-account notice, and a mail sent by Celery after commit.
+
+    The mail goes only to a verified address (R-ACC-3); the task records when it was sent.
+    """
+    from .tasks import notice_email_task
+
+    notice = Notice.objects.create(user=user, kind=kind, subject=subject, body=body, url=url)
+    if email:
+        notice_email_task.delay_on_commit(notice.id)
+    return notice
+
+
+def notice_email(*, notice_id: int) -> bool:
+    """Mail one notice once (safe to run twice); ``True`` when it was sent now."""
+    from allauth.account.models import EmailAddress
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        notice = (
+            Notice.objects.select_for_update().select_related("user").filter(id=notice_id).first()
+        )
+        if notice is None or notice.emailed_at is not None:
+            return False
+        verified = EmailAddress.objects.filter(
+            user=notice.user, email__iexact=notice.user.email, verified=True
+        ).exists()
+        if not verified:
+            return False
+        body = notice.body
+        if notice.url:
+            body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{notice.url}".strip()
+        prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
+        send_mail(prefix + notice.subject, body, None, [notice.user.email])
+        notice.emailed_at = timezone.now()
+        notice.save(update_fields=["emailed_at"])
+    return True
+
+
+def notices_mark_read(*, user) -> int:
+    return Notice.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
