@@ -25,6 +25,7 @@ def test_a_notice_is_shown_and_mailed_once_after_commit(
 def test_unverified_addresses_get_no_mail_but_see_the_notice(
     customer, django_capture_on_commit_callbacks
 ):  # R-ACC-3
+    EmailAddress.objects.filter(user=customer).update(verified=False)
     with django_capture_on_commit_callbacks(execute=True):
         notice_send(user=customer, kind="test", subject="Hello")
     assert mail.outbox == []
