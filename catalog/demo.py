@@ -10,10 +10,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from devtools.simulator import ProviderSimulator, demo_catalog
+
 from .models import Provider
 from .provider_client import ProviderClient
 from .services import custom_rate_set, provider_create
-from .simulator import ProviderSimulator, demo_catalog
 from .sync import UPDATE_CHOICES, provider_sync
 
 PROVIDER_NAME = "Simulator"

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "legal",
     "billing",
     "catalog",
+    "devtools",
     "orders",
     "support",
 ]
@@ -317,7 +318,7 @@ PROVIDER_BALANCE_ALERT_THRESHOLD = Decimal(
     env.str("PROVIDER_BALANCE_ALERT_THRESHOLD", default="50.00")
 )
 PROVIDER_BALANCE_POLL_MINUTES = env.int("PROVIDER_BALANCE_POLL_MINUTES", default=15)
-# The provider simulator of `make run` (catalog/simulator.py) and the demo provider using it.
+# The provider simulator of `make run` (devtools/simulator.py) and the demo provider using it.
 SIMULATOR_PORT = env.int("SIMULATOR_PORT", default=8100)
 SIMULATOR_API_KEY = env.str("SIMULATOR_API_KEY", default="simulator-demo-key")
 SIMULATOR_STEP_SECONDS = env.float("SIMULATOR_STEP_SECONDS", default=20.0)

@@ -10,7 +10,7 @@ faults or counts; the demo catalog; 0.05 s per order step).
 import pytest
 
 from catalog.services import provider_create
-from catalog.simulator import ProviderSimulator
+from devtools.simulator import ProviderSimulator
 
 SIMULATOR_KEY = "sim-test-key-5d1c"
 FAST_STEP_SECONDS = 0.05

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import ProviderService, Service, ServiceUpdate, StaffNotice
-from catalog.simulator import DEMO_SERVICES
 from catalog.sync import provider_sync
+from devtools.simulator import DEMO_SERVICES
 from tests.catalog.factories import CategoryFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db

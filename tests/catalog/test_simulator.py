@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from catalog.simulator import ProviderSimulator, generated_catalog
+from devtools.simulator import ProviderSimulator, generated_catalog
 
 KEY = "clock-sim-key"
 LINK = "https://www.instagram.com/acme/"

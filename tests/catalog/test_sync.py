@@ -13,8 +13,8 @@ from catalog.exceptions import ProviderUnavailable
 from catalog.links import LinkRule
 from catalog.models import Category, ProviderService, Service, ServiceUpdate, StaffNotice
 from catalog.selectors import provider_services_ranked
-from catalog.simulator import DEMO_SERVICES, generated_catalog
 from catalog.sync import UPDATE_CHOICES, provider_sync
+from devtools.simulator import DEMO_SERVICES, generated_catalog
 from tests.catalog.factories import ProviderFactory
 from tests.factories import StaffFactory
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.services import provider_create
-from catalog.simulator import ProviderSimulator
+from devtools.simulator import ProviderSimulator
 from tests.billing.conftest import assert_ledger_ok  # noqa: F401
 from tests.catalog.factories import ProviderServiceFactory, ServiceFactory
 from tests.catalog.fixtures import (  # noqa: F401

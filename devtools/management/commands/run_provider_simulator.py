@@ -3,11 +3,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from catalog.simulator import ProviderSimulator, demo_catalog, generated_catalog
+from devtools.simulator import ProviderSimulator, demo_catalog, generated_catalog
 
 
 class Command(BaseCommand):
-    help = "Run the API v2 provider simulator (catalog/simulator.py) until Ctrl-C."
+    help = "Run the API v2 provider simulator (devtools/simulator.py) until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=settings.SIMULATOR_PORT)
