@@ -67,6 +67,31 @@ class RelayState(models.TextChoices):
 
 STAFF_QUEUE_STATES = (RelayState.RECONCILE, RelayState.FAILED, RelayState.MANUAL)
 
+# The moves the relay state may make (``orders.services.lifecycle.relay_move`` checks them).
+RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
+    # Sent, held for a manual service, given up (no route), or canceled before sending.
+    RelayState.QUEUED: frozenset(
+        {RelayState.SENDING, RelayState.MANUAL, RelayState.FAILED, RelayState.CLOSED}
+    ),
+    # The add's answer: placed, ambiguous, retry/failover, given up, or canceled (dead link).
+    RelayState.SENDING: frozenset(
+        {
+            RelayState.PLACED,
+            RelayState.RECONCILE,
+            RelayState.QUEUED,
+            RelayState.FAILED,
+            RelayState.CLOSED,
+        }
+    ),
+    # The provider denies knowing the order, or gave an id already in use.
+    RelayState.PLACED: frozenset({RelayState.RECONCILE}),
+    # Staff (or a late answer) settle it: placed, resent, or canceled.
+    RelayState.RECONCILE: frozenset({RelayState.PLACED, RelayState.QUEUED, RelayState.CLOSED}),
+    RelayState.FAILED: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
+    RelayState.MANUAL: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
+    RelayState.CLOSED: frozenset(),
+}
+
 
 class Order(models.Model):
     Status = OrderStatus
@@ -148,6 +173,9 @@ class Order(models.Model):
     poll_due_at = models.DateTimeField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider was asked to cancel (asked once)."
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -21,7 +21,14 @@ from billing.selectors import spend_unreturned
 from billing.services import funds_return, split_return
 from catalog.models import Service
 from orders.exceptions import CancelRefused, InvalidTransition, StaffActionRefused
-from orders.models import FINAL_STATUSES, TRANSITIONS, Order, OrderEvent, RelayState
+from orders.models import (
+    FINAL_STATUSES,
+    RELAY_TRANSITIONS,
+    TRANSITIONS,
+    Order,
+    OrderEvent,
+    RelayState,
+)
 
 Status = Order.Status
 Cause = OrderEvent.Cause
@@ -81,6 +88,26 @@ def order_transition(
     return OrderEvent.objects.create(
         order=order, old_status=old, new_status=new, cause=cause, actor=actor, note=note[:500]
     )
+
+
+def relay_move(*, order: Order, new: str, error: str | None = None) -> None:
+    """Move ``order``'s relay state to ``new`` (the caller saves, inside its transaction).
+
+    Refuses a move ``RELAY_TRANSITIONS`` does not allow (``InvalidTransition``). ``error``,
+    when given, replaces the staff-facing note of why the relay is where it is. A move to a
+    state that is not *sending* ends any send lease.
+    """
+    old = order.relay_state
+    if new != old and new not in RELAY_TRANSITIONS[old]:
+        raise InvalidTransition(
+            f"Order #{order.pk} is {RelayState(old).label.lower()}; "
+            f"it cannot become {RelayState(new).label.lower()}."
+        )
+    order.relay_state = new
+    if new != RelayState.SENDING:
+        order.lease_until = None
+    if error is not None:
+        order.relay_error = error[:1000]
 
 
 def _order_return(*, order: Order, amount: Decimal, why: str) -> None:
@@ -151,16 +178,14 @@ def order_finish(
 def order_cancel_now(*, order: Order, cause: str, actor=None, note: str = "") -> OrderEvent:
     """Cancel a locked order with a full return; an order no provider has is closed."""
     if order.relay_state != RelayState.PLACED:
-        order.relay_state = RelayState.CLOSED
-        order.lease_until = None
+        relay_move(order=order, new=RelayState.CLOSED)
     return order_finish(order=order, status=Status.CANCELED, cause=cause, actor=actor, note=note)
 
 
 def _relay_cancel_on_commit(order: Order) -> None:
     from orders.tasks import order_cancel_relay_task
 
-    order_id = order.pk
-    transaction.on_commit(lambda: order_cancel_relay_task.delay(order_id))
+    order_cancel_relay_task.delay_on_commit(order.pk)
 
 
 # --- the customer ---------------------------------------------------------------------------
@@ -284,23 +309,20 @@ def order_resend(*, order_id: int, actor) -> Order:
             )
         if order.status != Status.PENDING:
             raise StaffActionRefused("Only a Pending order is resent.")
-        order.relay_state = RelayState.QUEUED
+        relay_move(order=order, new=RelayState.QUEUED, error="")
         order.provider = None
         order.provider_service = None
         order.provider_order_id = None
         order.routes_tried = []
         order.relay_attempts = 0
         order.next_attempt_at = None
-        order.lease_until = None
-        order.relay_error = ""
         order.save()
         order_event_add(
             order=order, cause=Cause.STAFF, actor=actor, note="Resent by staff.", staff_only=True
         )
         from orders.tasks import order_relay_task
 
-        order_id = order.pk
-        transaction.on_commit(lambda: order_relay_task.delay(order_id))
+        order_relay_task.delay_on_commit(order.pk)
     return order
 
 
@@ -323,9 +345,7 @@ def order_reconcile(*, order_id: int, provider_order_id: int, actor) -> Order:
             )
         now = timezone.now()
         order.provider_order_id = provider_order_id
-        order.relay_state = RelayState.PLACED
-        order.relay_error = ""
-        order.lease_until = None
+        relay_move(order=order, new=RelayState.PLACED, error="")
         order.sent_at = order.sent_at or now
         order.poll_due_at = now
         order.save()
