@@ -13,6 +13,7 @@ from .models import (
     CustomRate,
     Provider,
     ProviderService,
+    ProviderUnclassifiedAnswer,
     Service,
     ServiceUpdate,
     StaffNotice,
@@ -102,6 +103,41 @@ class ServiceAdmin(admin.ModelAdmin):
         messages.warning(request, f"{queryset.count()} services flagged and disabled.")
 
 
+class _ReadOnly:
+    """Rows only the panel writes: staff look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UnclassifiedAnswerInline(_ReadOnly, admin.TabularInline):
+    """What this provider answered that the error table does not know (issue 16)."""
+
+    model = ProviderUnclassifiedAnswer
+    extra = 0
+    fields = ["action", "text", "count", "first_seen", "last_seen"]
+    readonly_fields = fields
+    ordering = ["-count", "-last_seen"]
+    verbose_name_plural = "Unclassified answers (error texts the client does not know)"
+
+
+@admin.register(ProviderUnclassifiedAnswer)
+class ProviderUnclassifiedAnswerAdmin(_ReadOnly, admin.ModelAdmin):
+    """Error texts providers sent that ``catalog.provider_client`` could not classify, counted
+    per provider: the list to grow the wording table from."""
+
+    list_display = ["provider", "action", "text", "count", "first_seen", "last_seen"]
+    list_filter = ["provider", "action"]
+    search_fields = ["text"]
+    ordering = ["provider__name", "-count"]
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     """The API key is write-only: never rendered, in forms, lists or anywhere (R-PRV-5)."""
@@ -118,6 +154,7 @@ class ProviderAdmin(admin.ModelAdmin):
         "balance", "currency", "balance_checked_at", "last_synced_at", "last_error", "created_at",
     ]  # fmt: skip
     actions = ["sync_selected", "refresh_balances"]
+    inlines = [UnclassifiedAnswerInline]
 
     def get_fields(self, request, obj=None):
         fields = ["name", "api_url", "api_key", "status", "balance_alert_threshold"]
