@@ -167,9 +167,14 @@ ORDERABLE_TYPES = frozenset(
 )
 
 
+def orderable_service_types() -> frozenset[str]:
+    """``ORDERABLE_TYPES``, read when asked (so one change flips lists and placement alike)."""
+    return ORDERABLE_TYPES
+
+
 def service_type_orderable(service_type: str) -> bool:
     """Whether the panel takes orders for services of this type (``ORDERABLE_TYPES``)."""
-    return service_type in ORDERABLE_TYPES
+    return service_type in orderable_service_types()
 
 
 class Provider(models.Model):

@@ -10,13 +10,13 @@ from billing.money import quantize
 from .exceptions import LinkRejected
 from .links import EXAMPLES, LinkRule
 from .models import (
-    ORDERABLE_TYPES,
     Category,
     CustomRate,
     Provider,
     ProviderService,
     Service,
     ServiceUpdate,
+    orderable_service_types,
 )
 
 HUNDRED = Decimal(100)
@@ -123,7 +123,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     """
     filters = filters or ServiceFilters()
     queryset: QuerySet[Service] = Service.objects.filter(
-        enabled=True, type__in=ORDERABLE_TYPES
+        enabled=True, type__in=orderable_service_types()
     ).select_related("category")
     if filters.q:
         term = filters.q.strip()
@@ -151,7 +151,9 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
 
 def categories_with_enabled_services() -> list[Category]:
     return list(
-        Category.objects.filter(services__enabled=True, services__type__in=ORDERABLE_TYPES)
+        Category.objects.filter(
+            services__enabled=True, services__type__in=orderable_service_types()
+        )
         .distinct()
         .order_by("position", "name")
     )
