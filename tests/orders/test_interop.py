@@ -16,8 +16,8 @@ from billing.selectors import balance_get
 from catalog.services import provider_create
 from devtools.dialects import DIALECTS, SCRIPT
 from orders.models import Order
-from orders.services import order_staff_cancel
-from orders.services.relay import orders_poll
+from orders.services import order_cancel_request, order_resend, order_staff_cancel
+from orders.services.relay import order_cancel_relay, orders_poll
 from tests.catalog.factories import ProviderServiceFactory, ServiceFactory
 from tests.factories import StaffFactory
 from tests.orders.celery_worker import wait_for
@@ -246,3 +246,59 @@ def test_the_scripts_refused_key_is_an_invalid_key_and_retried(
     assert (order.status, order.relay_state) == ("pending", "queued")  # a retry is due
     assert order.next_attempt_at is not None
     assert "API is Disable" in order.relay_error
+
+
+@pytest.mark.django_db
+def test_a_customer_cancel_of_a_stuck_order_goes_to_the_provider(
+    relayed, simulator, settings, django_capture_on_commit_callbacks
+):  # R-ORD-6, R-ORD-8
+    settings.ORDERS_PROVIDER_PENDING_MAX_HOURS = 0
+    simulator.step_seconds = 600
+    (order,) = relayed("https://www.instagram.com/stuck-cancel/")
+    orders_poll()
+    order.refresh_from_db()
+    assert order.relay_state == RelayState.STUCK
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel_request(user=relayed.user, order=order)
+    assert simulator.orders[order.provider_order_id].canceled
+    orders_poll()  # the provider confirms: Canceled, and no longer stuck
+    order.refresh_from_db()
+    assert (order.status, order.relay_state, order.refunded) == ("canceled", "placed", D("1.20"))
+
+
+@pytest.mark.django_db
+def test_staff_can_resend_a_stuck_order(
+    relayed, simulator, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(simulator, "refuse_duplicates", False)  # the stuck one is still there
+    settings.ORDERS_PROVIDER_PENDING_MAX_HOURS = 0
+    simulator.step_seconds = 600
+    (order,) = relayed("https://www.instagram.com/stuck-resend/")
+    orders_poll()
+    first = Order.objects.get(pk=order.pk).provider_order_id
+    settings.ORDERS_PROVIDER_PENDING_MAX_HOURS = 24
+    with django_capture_on_commit_callbacks(execute=True):
+        order_resend(order_id=order.pk, actor=StaffFactory())
+    order.refresh_from_db()
+    assert order.relay_state == RelayState.PLACED
+    assert order.provider_order_id != first
+    assert simulator.adds_received == 2
+
+
+@pytest.mark.django_db
+def test_this_action_is_invalid_on_cancel_is_said_once_and_not_retried(
+    relayed, simulator, django_capture_on_commit_callbacks
+):
+    simulator.dialect = SCRIPT  # its `cancel` answers "This action is Invalid"
+    simulator.step_seconds = 600
+    (order,) = relayed("https://www.instagram.com/no-cancel-there/")
+    before = simulator.requests_received
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel_request(user=relayed.user, order=order)
+    order.refresh_from_db()
+    assert simulator.requests_received == before + 1
+    assert order.cancel_sent_at is not None  # asked once: a later run does not ask again
+    assert order.events.filter(note="The provider could not cancel this order.").exists()
+    assert order.events.filter(staff_only=True, note__contains="This action is Invalid").exists()
+    order_cancel_relay(order_id=order.pk)
+    assert simulator.requests_received == before + 1
