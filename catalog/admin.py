@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from .exceptions import ProviderUnavailable
 from .forms import ProviderAdminForm, ProviderImportForm
@@ -13,6 +14,7 @@ from .models import (
     CustomRate,
     Provider,
     ProviderService,
+    ProviderUnclassifiedAnswer,
     Service,
     ServiceUpdate,
     StaffNotice,
@@ -102,6 +104,33 @@ class ServiceAdmin(admin.ModelAdmin):
         messages.warning(request, f"{queryset.count()} services flagged and disabled.")
 
 
+UNCLASSIFIED_SHOWN = 20
+
+
+class _ReadOnly:
+    """Rows only the panel writes: staff look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderUnclassifiedAnswer)
+class ProviderUnclassifiedAnswerAdmin(_ReadOnly, admin.ModelAdmin):
+    """Error texts providers sent that ``catalog.provider_client`` could not classify, counted
+    per provider: the list to grow the wording table from."""
+
+    list_display = ["provider", "action", "text", "count", "first_seen", "last_seen"]
+    list_filter = ["provider", "action"]
+    search_fields = ["text"]
+    ordering = ["provider__name", "-count"]
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     """The API key is write-only: never rendered, in forms, lists or anywhere (R-PRV-5)."""
@@ -116,6 +145,7 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = [
         "balance", "currency", "balance_checked_at", "last_synced_at", "last_error", "created_at",
+        "unclassified_answers",
     ]  # fmt: skip
     actions = ["sync_selected", "refresh_balances"]
 
@@ -126,6 +156,25 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, obj) -> str:
         return obj.last_error[:80]
+
+    @admin.display(description="Unclassified answers")
+    def unclassified_answers(self, obj) -> str:
+        """Error texts of this provider the client's table does not know (issue 16)."""
+        rows = obj.unclassified_answers.order_by("-count", "-last_seen")[:UNCLASSIFIED_SHOWN]
+        if not rows:
+            return "None so far."
+        listing = reverse("admin:catalog_providerunclassifiedanswer_changelist")
+        return format_html(
+            "<table><tr><th>Action</th><th>Text</th><th>Count</th><th>Last seen</th></tr>{}"
+            '</table><a href="{}?provider__id__exact={}">All of them</a>',
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((r.action, r.text, r.count, r.last_seen) for r in rows),
+            ),
+            listing,
+            obj.pk,
+        )
 
     def save_model(self, request, obj, form, change):
         provider_save(provider=obj, api_key=form.cleaned_data.get("api_key") or None)

@@ -159,6 +159,24 @@ class Service(models.Model):
         return " ".join(f"{value} {unit}" for value, unit in parts if value)
 
 
+# The service types the panel takes orders for (issue 16): the `services` action, the Services
+# page and New Order list only these, and placement refuses the others, so no client is shown
+# a service that every `add` refuses. The subscriptions work (R-ORD-11) adds SUBSCRIPTIONS here.
+ORDERABLE_TYPES = frozenset(
+    {Service.Type.DEFAULT, Service.Type.PACKAGE, Service.Type.CUSTOM_COMMENTS}
+)
+
+
+def orderable_service_types() -> frozenset[str]:
+    """``ORDERABLE_TYPES``, read when asked (so one change flips lists and placement alike)."""
+    return ORDERABLE_TYPES
+
+
+def service_type_orderable(service_type: str) -> bool:
+    """Whether the panel takes orders for services of this type (``ORDERABLE_TYPES``)."""
+    return service_type in orderable_service_types()
+
+
 class Provider(models.Model):
     """An upstream panel reached over API v2; its key is encrypted at rest (R-PRV-5)."""
 
@@ -200,6 +218,37 @@ class Provider(models.Model):
 
     def set_api_key(self, raw_key: str) -> None:
         self.api_key_encrypted = crypto.encrypt(raw_key)
+
+
+class ProviderUnclassifiedAnswer(models.Model):
+    """An error text a provider sent that the client's table does not know (issue 16).
+
+    One row per provider, action and text, counted; staff read them in the admin so the
+    wording table (``catalog.provider_client._ERROR_TABLE``) grows from what providers say.
+    Written only by ``catalog.services.provider_answer_unclassified_record`` (an upsert).
+    """
+
+    TEXT_LENGTH = 500
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="unclassified_answers"
+    )
+    action = models.CharField(max_length=32)
+    text = models.CharField(max_length=TEXT_LENGTH)
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["provider", "-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "action", "text"], name="provider_unclassified_answer_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.action}: {self.text[:60]}"
 
 
 class ProviderService(models.Model):

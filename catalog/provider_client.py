@@ -9,10 +9,18 @@ every answer is classified:
   read-only action, 5xx, 429, HTML/garbage/empty body, provider out of funds, duplicate link,
   invalid key, unknown error text).
 * ``Outcome.FINAL``: the provider refused for a reason that retrying cannot fix (unknown service,
-  bad link, quantity outside min/max, unknown order or refill, refill disabled).
+  bad link, quantity outside min/max, unknown order or refill, refill disabled, an action the
+  provider does not offer).
 * ``Outcome.AMBIGUOUS`` (``add`` only): the request was sent and the answer timed out or was
   broken (garbage, HTML, empty, connection lost, 5xx other than 503): the provider may have
   placed the order. Never re-send it blind; reconcile first.
+
+Error texts are matched against ``_ERROR_TABLE``, which holds the contract's wordings, the
+untranslated keys, and wordings real panels use. A text it does not know is RETRY and is
+recorded per provider (``catalog.ProviderUnclassifiedAnswer``, shown in the admin) so that the
+table can grow from what providers really say. Multi-status answers are taken id by id: a
+bare string (or any other non-object) for one id is that id's error, and an extra non-id key
+(``"status": "success"``) is ignored.
 
 A connect failure (nothing sent) is RETRY even for ``add``. The connection is never reused, so
 a stale pooled connection cannot make a failed send look like a sent one. JSON numbers are read
@@ -81,6 +89,7 @@ class Reason(StrEnum):
     BAD_REFILL = "bad_refill"
     REFILL_DISABLED = "refill_disabled"
     BAD_REQUEST = "bad_request"
+    ACTION_NOT_SUPPORTED = "action_not_supported"
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,7 @@ class ProviderResult:
     error: str = ""  # readable, fit for staff and logs; empty when OK
     reason: Reason = Reason.OK
     http_status: int | None = None
+    provider_text: str = ""  # the provider's own `{"error": ...}` text, when it sent one
 
     @property
     def ok(self) -> bool:
@@ -112,31 +122,51 @@ _ERROR_TABLE: list[tuple[tuple[str, ...], Outcome, Reason, str]] = [
         "The provider already has an active order on this link.",
     ),
     (
-        ("error.incorrect_service_id", "neworder.error.service", "incorrect service id"),
+        (
+            "error.incorrect_service_id",
+            "neworder.error.service",
+            "incorrect service id",
+            "service id does not exist",  # "Service ID does not exists"
+        ),
         Outcome.FINAL,
         Reason.BAD_SERVICE,
         "The provider does not offer this service.",
     ),
     (
-        ("neworder.error.min_quantity", "quantity less than minimal"),
+        (
+            "neworder.error.min_quantity",
+            "quantity less than minimal",
+            # "Quantity must to be greater than or equal to minimum amount 10"
+            "greater than or equal to minimum",
+        ),
         Outcome.FINAL,
         Reason.MIN_QUANTITY,
         "The quantity is below the provider's minimum.",
     ),
     (
-        ("neworder.error.max_quantity", "quantity more than maximum"),
+        (
+            "neworder.error.max_quantity",
+            "quantity more than maximum",
+            # "Quantity must to be less than or equal to maximum amount 10000"
+            "less than or equal to maximum",
+        ),
         Outcome.FINAL,
         Reason.MAX_QUANTITY,
         "The quantity is above the provider's maximum.",
     ),
     (
-        ("neworder.error.link", "incorrect link"),
+        ("neworder.error.link", "incorrect link", "bad link"),
         Outcome.FINAL,
         Reason.BAD_LINK,
         "The provider rejected the link.",
     ),
     (
-        ("error.invalid_key", "invalid api key"),
+        (
+            "error.invalid_key",
+            "invalid api key",
+            # "API is Disable for this user or User Not Found! Contact the Support"
+            "api is disable",
+        ),
         Outcome.RETRY,
         Reason.INVALID_KEY,
         "The provider refused our API key.",
@@ -176,6 +206,12 @@ _ERROR_TABLE: list[tuple[tuple[str, ...], Outcome, Reason, str]] = [
         Outcome.FINAL,
         Reason.BAD_REQUEST,
         "The provider found our request malformed.",
+    ),
+    (
+        ("this action is invalid",),  # e.g. `cancel` on a panel that offers no cancel
+        Outcome.FINAL,
+        Reason.ACTION_NOT_SUPPORTED,
+        "The provider does not offer this action.",
     ),
 ]
 
@@ -264,6 +300,7 @@ class ProviderClient:
         if not url:
             raise ValueError("a provider or a url is needed")
         self.name = provider.name if provider is not None else urlsplit(url).netloc
+        self.provider_id = provider.pk if provider is not None else None
         self.url = url
         self._key = key
         self.timeout = float(timeout if timeout is not None else settings.PROVIDER_TIMEOUT)
@@ -295,7 +332,13 @@ class ProviderClient:
 
     def multi_status(self, order_ids) -> ProviderResult:
         """``data``: ``{order_id (int): {...status...} or {"error": "..."}}``; at most 100 ids."""
-        return self._call("status", {"orders": _ids(order_ids)}, self._shape_multi_status)
+        result = self._call("status", {"orders": _ids(order_ids)}, self._shape_multi_status)
+        if result.ok:
+            for answer in result.data.values():
+                text = answer.get("error") if not isinstance(answer.get("status"), str) else None
+                if text is not None and classify_error(text)[1] is Reason.PROVIDER_ERROR:
+                    self._unclassified("status", str(text))
+        return result
 
     def refill(self, order_id) -> ProviderResult:
         """``data``: ``{"refill": int}``."""
@@ -324,6 +367,9 @@ class ProviderClient:
     # --- answer shapes -------------------------------------------------------------------
     @staticmethod
     def _shape_services(doc):
+        if isinstance(doc, dict) and "data" in doc:
+            # {"status": "success", "data": [...]}, or "Empty Data" for an empty catalog
+            doc = doc["data"] if isinstance(doc["data"], list) else []
         if not isinstance(doc, list) or not all(
             isinstance(item, dict) and "service" in item for item in doc
         ):
@@ -344,9 +390,23 @@ class ProviderClient:
 
     @staticmethod
     def _shape_multi_status(doc):
-        if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        """Id by id: an object is that order's answer; a bare string (or anything else) is
+        its error. Keys that are not ids (``"status": "success"``) are left out."""
+        if not isinstance(doc, dict):
             raise _ShapeError("multi-status is not an object of orders")
-        return {_to_int(key): value for key, value in doc.items()}
+        answers = {}
+        for key, value in doc.items():
+            try:
+                order_id = _to_int(key)
+            except _ShapeError:
+                continue
+            if isinstance(value, dict):
+                answers[order_id] = value
+            else:
+                answers[order_id] = {"error": str(value if value is not None else "no answer")}
+        if doc and not answers:
+            raise _ShapeError("multi-status is not an object of orders")
+        return answers
 
     @staticmethod
     def _shape_refill(doc):
@@ -376,6 +436,8 @@ class ProviderClient:
     def _call(self, action: str, fields: dict, shape, *, is_add: bool = False) -> ProviderResult:
         payload = urlencode({"key": self._key, "action": action, **fields}).encode()
         result = self._classify(payload, shape, is_add=is_add)
+        if result.reason is Reason.PROVIDER_ERROR and result.provider_text:
+            self._unclassified(action, result.provider_text)
         if not result.ok:
             logger.warning(
                 "provider %s: %s -> %s (%s, http %s)",
@@ -386,6 +448,14 @@ class ProviderClient:
                 result.http_status,
             )
         return result
+
+    def _unclassified(self, action: str, text: str) -> None:
+        """Count an error text the table does not know, for staff to see in the admin."""
+        if self.provider_id is None:
+            return
+        from catalog.services import provider_answer_unclassified_record
+
+        provider_answer_unclassified_record(provider_id=self.provider_id, action=action, text=text)
 
     def _classify(self, payload: bytes, shape, *, is_add: bool) -> ProviderResult:
         broken = Outcome.AMBIGUOUS if is_add else Outcome.RETRY
@@ -406,7 +476,13 @@ class ProviderClient:
             doc = None
         if isinstance(doc, dict) and "error" in doc and not (is_add and "order" in doc):
             outcome, reason, readable = classify_error(doc["error"])
-            return ProviderResult(outcome, error=readable, reason=reason, http_status=status)
+            return ProviderResult(
+                outcome,
+                error=readable,
+                reason=reason,
+                http_status=status,
+                provider_text=str(doc["error"]).strip(),
+            )
         if not 200 <= status < 300:
             return self._classify_status(status, broken)
         if doc is None:

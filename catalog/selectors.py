@@ -9,7 +9,15 @@ from billing.money import quantize
 
 from .exceptions import LinkRejected
 from .links import EXAMPLES, LinkRule
-from .models import Category, CustomRate, Provider, ProviderService, Service, ServiceUpdate
+from .models import (
+    Category,
+    CustomRate,
+    Provider,
+    ProviderService,
+    Service,
+    ServiceUpdate,
+    orderable_service_types,
+)
 
 HUNDRED = Decimal(100)
 
@@ -108,12 +116,15 @@ class ServiceFilters:
 
 
 def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Service]:
-    """Enabled services matching ``filters``, ordered by category, each with ``.user_rate``.
+    """Enabled services of an orderable type (``ORDERABLE_TYPES``) matching ``filters``,
+    ordered by category, each with ``.user_rate``.
 
     Two queries whatever the number of services: the custom rates and the services.
     """
     filters = filters or ServiceFilters()
-    queryset: QuerySet[Service] = Service.objects.filter(enabled=True).select_related("category")
+    queryset: QuerySet[Service] = Service.objects.filter(
+        enabled=True, type__in=orderable_service_types()
+    ).select_related("category")
     if filters.q:
         term = filters.q.strip()
         match = Q(name__icontains=term) | Q(category__name__icontains=term)
@@ -140,7 +151,11 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
 
 def categories_with_enabled_services() -> list[Category]:
     return list(
-        Category.objects.filter(services__enabled=True).distinct().order_by("position", "name")
+        Category.objects.filter(
+            services__enabled=True, services__type__in=orderable_service_types()
+        )
+        .distinct()
+        .order_by("position", "name")
     )
 
 

@@ -9,12 +9,19 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from . import crypto
 from .exceptions import InvalidCatalogChange
-from .models import CustomRate, Provider, Service, ServiceUpdate, StaffNotice
+from .models import (
+    CustomRate,
+    Provider,
+    ProviderUnclassifiedAnswer,
+    Service,
+    ServiceUpdate,
+    StaffNotice,
+)
 from .provider_client import ProviderClient, ProviderResult
 
 logger = logging.getLogger(__name__)
@@ -153,6 +160,32 @@ def provider_keys_rotate(*, include_secret_key: bool = False) -> int:
             provider.save(update_fields=["api_key_encrypted"])
             count += 1
     return count
+
+
+_UNCLASSIFIED_UPSERT = """
+    INSERT INTO {table} (provider_id, action, text, count, first_seen, last_seen)
+    VALUES (%s, %s, %s, 1, %s, %s)
+    ON CONFLICT (provider_id, action, text)
+    DO UPDATE SET count = {table}.count + 1, last_seen = excluded.last_seen
+"""
+
+
+def provider_answer_unclassified_record(*, provider_id: int, action: str, text: str) -> None:
+    """Count one error text the provider client could not classify (one atomic upsert).
+
+    Never breaks the caller: the caller is the client, in the middle of a relay or a poll.
+    """
+    text = " ".join(str(text).split())[: ProviderUnclassifiedAnswer.TEXT_LENGTH] or "(empty)"
+    now = timezone.now()
+    table = connection.ops.quote_name(ProviderUnclassifiedAnswer._meta.db_table)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _UNCLASSIFIED_UPSERT.format(table=table),
+                [provider_id, action[:32], text, now, now],
+            )
+    except DatabaseError:
+        logger.exception("could not record an unclassified answer of provider %s", provider_id)
 
 
 def provider_balance_refresh(*, provider: Provider, client=None) -> ProviderResult:

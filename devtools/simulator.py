@@ -20,7 +20,11 @@ a random port; ``python manage.py run_provider_simulator --port 8100`` runs it a
 * Control over HTTP: ``GET /control?key=K`` gives counters; ``POST /control`` with JSON
   ``{"key": K, "op": ...}``: ``fault`` (the fields of ``inject``), ``clear_faults``, ``reset``,
   ``set_rate`` (``service``, ``rate``), ``remove_service``, ``generate`` (``count``),
-  ``set_balance`` (``balance``), ``force_status`` (``order``, ``status``, ``remains``).
+  ``set_balance`` (``balance``), ``force_status`` (``order``, ``status``, ``remains``),
+  ``dialect`` (``name``).
+* Dialects (``devtools/dialects.py``, ``ProviderSimulator(dialect="script")``): how real panels
+  write their answers (ids as strings, ``text/html``, bare-string per-id errors, other error
+  wordings, HTTP 500 for actions they do not offer...). Only the writing changes.
 """
 
 import json
@@ -32,6 +36,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from devtools.dialects import Dialect, dialect_get
 
 DEFAULT_API_KEY = "simulator-key"
 DEFAULT_BALANCE = Decimal("1000.00000")
@@ -198,8 +204,11 @@ class ProviderSimulator:
         balance: Decimal = DEFAULT_BALANCE,
         refuse_duplicates: bool = True,
         clock=time.monotonic,
+        dialect: str | Dialect | None = None,
     ):
         self.api_key = api_key
+        # How answers are written (devtools/dialects.py); reset() comes back to this one.
+        self._initial_dialect = dialect_get(dialect)
         self.step_seconds = step_seconds
         self.refuse_duplicates = refuse_duplicates
         self._clock = clock
@@ -224,6 +233,7 @@ class ProviderSimulator:
             self.last_request: dict = {}
             self._next_order = 23501
             self._next_refill = 1
+            self.dialect = self._initial_dialect
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> "ProviderSimulator":
         """Serve in a daemon thread; ``port=0`` picks a free port (see ``.url``)."""
@@ -339,6 +349,8 @@ class ProviderSimulator:
             self.set_balance(options["balance"])
         elif op == "force_status":
             self.force_status(options["order"], options["status"], options.get("remains"))
+        elif op == "dialect":
+            self.dialect = dialect_get(options["name"])
         else:
             raise ValueError(f"unknown op {op!r}")
         return self.stats()
@@ -412,6 +424,15 @@ class ProviderSimulator:
                 return handler(params)
         except _ApiError as exc:
             return {"error": str(exc)}
+
+    def answer(self, params: dict) -> tuple[int, bytes, str]:
+        """One API call as written in this simulator's dialect: (status, body, content type).
+        An action the dialect does not offer is refused before anything is carried out."""
+        action = params.get("action", "")
+        refusal = self.dialect.refusal(action)
+        if refusal is not None:
+            return refusal
+        return self.dialect.render(action, params, self.handle_api(params))
 
     def _api_services(self, params):
         return [dict(s) for s in sorted(self.services.values(), key=lambda s: s["service"])]
@@ -634,7 +655,7 @@ class _Handler(BaseHTTPRequestHandler):
             }
             fault = simulator.take_fault(params.get("action", ""))
             if fault is None:
-                self._send_json(simulator.handle_api(params))
+                self._send(*simulator.answer(params))
             else:
                 self._faulty(fault, params)
         else:

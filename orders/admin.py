@@ -48,7 +48,7 @@ class NeedsStaffFilter(admin.SimpleListFilter):
     parameter_name = "needs_staff"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes: reconcile, failed, manual")]
+        return [("yes", "Yes: reconcile, failed, manual, stuck at the provider")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -341,7 +341,9 @@ class OrderAdmin(admin.ModelAdmin):
 @admin.register(StaffQueueOrder)
 class StaffQueueAdmin(OrderAdmin):
     """Orders waiting for staff: an ambiguous send to reconcile, a failed send, a manual
-    service to deliver (R-ORD-4: the customer sees these as Pending)."""
+    service to deliver, an order the provider keeps Pending too long (``stuck``: ask the
+    provider, cancel or resend; it leaves the queue by itself if the provider moves it).
+    R-ORD-4: the customer sees these as Pending."""
 
     list_display = [
         "id",

@@ -63,9 +63,17 @@ class RelayState(models.TextChoices):
     FAILED = "failed", "Failed to send"  # every route tried; staff resend or cancel
     MANUAL = "manual", "Manual service (staff)"
     CLOSED = "closed", "Closed before sending"  # canceled before any provider had it
+    # Placed, but Pending at the provider beyond ORDERS_PROVIDER_PENDING_MAX_HOURS: some panels
+    # show their internal failed or waiting states as Pending forever. Still polled.
+    STUCK = "stuck", "Stuck at the provider"
 
 
-STAFF_QUEUE_STATES = (RelayState.RECONCILE, RelayState.FAILED, RelayState.MANUAL)
+STAFF_QUEUE_STATES = (
+    RelayState.RECONCILE,
+    RelayState.FAILED,
+    RelayState.MANUAL,
+    RelayState.STUCK,
+)
 
 # The moves the relay state may make (``orders.services.lifecycle.relay_move`` checks them).
 RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -83,8 +91,12 @@ RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
             RelayState.CLOSED,
         }
     ),
-    # The provider denies knowing the order, or gave an id already in use.
-    RelayState.PLACED: frozenset({RelayState.RECONCILE}),
+    # The provider denies knowing the order, or gave an id already in use; or it stays
+    # Pending there too long.
+    RelayState.PLACED: frozenset({RelayState.RECONCILE, RelayState.STUCK}),
+    # The provider moves it after all (or it ends, or staff cancel it there); it denies
+    # knowing it; staff resend it elsewhere.
+    RelayState.STUCK: frozenset({RelayState.PLACED, RelayState.RECONCILE, RelayState.QUEUED}),
     # Staff (or a late answer) settle it: placed, resent, or canceled.
     RelayState.RECONCILE: frozenset({RelayState.PLACED, RelayState.QUEUED, RelayState.CLOSED}),
     RelayState.FAILED: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
@@ -195,7 +207,7 @@ class Order(models.Model):
             ),
             models.Index(
                 fields=["relay_state"],
-                condition=Q(relay_state__in=["sending", "reconcile", "failed", "manual"]),
+                condition=Q(relay_state__in=["sending", "reconcile", "failed", "manual", "stuck"]),
                 name="order_relay_attention",
             ),
             models.Index(fields=["service", "status"], name="order_service_status"),

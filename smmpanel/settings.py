@@ -374,3 +374,9 @@ CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
     "schedule": ORDERS_RELAY_DUE_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}
+
+# --- provider interop (issue 16) ---
+# An order a provider still calls Pending this long after it took it goes to the staff queue
+# (relay state "stuck"): some panels show their own failed or waiting states as Pending forever.
+ORDERS_PROVIDER_PENDING_MAX_HOURS = env.float("ORDERS_PROVIDER_PENDING_MAX_HOURS", default=24.0)
+# --- end provider interop ---

@@ -19,7 +19,10 @@ FIELDS = {
     "link": {**_TEXT, "description": "add: the link to deliver to."},
     "quantity": {"type": "integer", "description": "add: quantity (per run for drip-feed)."},
     "runs": {"type": "integer", "description": "add (drip-feed): number of runs."},
-    "interval": {"type": "integer", "description": "add (drip-feed): minutes between runs."},
+    "interval": {
+        "type": "integer",
+        "description": "add (drip-feed): minutes between runs (0: back to back).",
+    },
     "comments": {**_TEXT, "description": "add (Custom Comments): one comment per line."},
     "username": {**_TEXT, "description": "add (Subscriptions)."},
     "min": {"type": "integer", "description": "add (Subscriptions)."},

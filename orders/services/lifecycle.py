@@ -152,6 +152,8 @@ def order_finish(
     Completed returns nothing; Partial returns charge x remains / quantity; Canceled
     returns the whole charge. Each to the funding sources in the proportions paid.
     """
+    if order.relay_state == RelayState.STUCK:
+        relay_move(order=order, new=RelayState.PLACED)  # it ended: no longer stuck
     if status == Status.COMPLETED:
         order.remains = 0
         return order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
@@ -220,7 +222,7 @@ def order_cancel_request(*, user, order: Order) -> None:
             actor=user,
             note="Cancel requested; the provider decides (not guaranteed).",
         )
-        if order.relay_state == RelayState.PLACED:
+        if order.relay_state in (RelayState.PLACED, RelayState.STUCK):
             _relay_cancel_on_commit(order)
         # SENDING or RECONCILE: the relay acts on the request once it knows where the order is.
 
@@ -245,6 +247,8 @@ def order_staff_cancel(*, order_id: int, actor, reason: str) -> Order:
     """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told."""
     with transaction.atomic():
         order = _staff_order(order_id)
+        if order.relay_state == RelayState.STUCK:
+            relay_move(order=order, new=RelayState.PLACED)  # the provider has it: tell it
         placed = order.relay_state == RelayState.PLACED
         order_cancel_now(order=order, cause=Cause.STAFF, actor=actor, note=reason)
         if placed:
@@ -302,7 +306,12 @@ def order_resend(*, order_id: int, actor) -> Order:
     """Staff send again an order that failed to send, or that they found the provider lacks."""
     with transaction.atomic():
         order = _staff_order(order_id)
-        if order.relay_state not in (RelayState.FAILED, RelayState.RECONCILE, RelayState.MANUAL):
+        if order.relay_state not in (
+            RelayState.FAILED,
+            RelayState.RECONCILE,
+            RelayState.MANUAL,
+            RelayState.STUCK,
+        ):
             raise StaffActionRefused(
                 f"Order #{order.pk} is {order.get_relay_state_display().lower()}; "
                 "only failed, unreconciled or manual orders are resent."

@@ -19,7 +19,7 @@ from billing.models import RefKind
 from billing.money import ZERO, quantize
 from billing.services import funds_spend
 from catalog.exceptions import LinkRejected
-from catalog.models import Service
+from catalog.models import Service, service_type_orderable
 from catalog.provider_client import ADD_FIELDS
 from catalog.selectors import RateBook, rate_book_for_user, service_link_check
 from orders.blocking import BlockedRules
@@ -88,15 +88,17 @@ class OrderSpec:
     extra: dict = field(default_factory=dict)
 
 
-def _positive_int(value, *, what: str, error_class=IncorrectRequest, field_name=None) -> int:
+def _positive_int(
+    value, *, what: str, error_class=IncorrectRequest, field_name=None, minimum: int = 1
+) -> int:
     if isinstance(value, bool):
         raise error_class(f"Enter a whole number for the {what}.", field=field_name)
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise error_class(f"Enter a whole number for the {what}.", field=field_name) from None
-    if number < 1:
-        raise error_class(f"The {what} must be at least 1.", field=field_name)
+    if number < minimum:
+        raise error_class(f"The {what} must be at least {minimum}.", field=field_name)
     return number
 
 
@@ -104,8 +106,8 @@ def _order_spec(
     *, service: Service, link: str, quantity, comments: str | None, extra: dict
 ) -> OrderSpec:
     """The order's link, quantity and extra fields by the service's type (API_V2.md ``add``)."""
-    if service.type == Service.Type.SUBSCRIPTIONS:
-        raise IncorrectRequest("Subscriptions cannot be ordered yet.", field="service")
+    if not service_type_orderable(service.type):
+        raise IncorrectRequest(f"{service.type} services cannot be ordered yet.", field="service")
     try:
         link = service_link_check(service=service, link=link)
     except LinkRejected as exc:
@@ -135,7 +137,8 @@ def _order_spec(
     if not service.dripfeed:
         raise IncorrectRequest("This service does not offer drip-feed.", field="runs")
     runs = _positive_int(runs_value, what="number of runs", field_name="runs")
-    interval = _positive_int(interval_value, what="interval", field_name="interval")
+    # Other panels send interval=0: the portions go back to back (issue 16).
+    interval = _positive_int(interval_value, what="interval", field_name="interval", minimum=0)
     if runs > MAX_RUNS:
         raise IncorrectRequest(f"At most {MAX_RUNS} runs.", field="runs")
     if interval > MAX_INTERVAL_MINUTES:

@@ -31,5 +31,5 @@ def call(client):
 
 
 # The real Celery worker and the provider simulator of the orders and catalog tests.
-from tests.catalog.fixtures import provider_simulator, simulator  # noqa: E402, F401
+from tests.catalog.fixtures import provider_simulator, sim_provider, simulator  # noqa: E402, F401
 from tests.orders.celery_worker import celery_worker, celery_worker_process  # noqa: E402, F401

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from devtools.dialects import DIALECTS
 from devtools.simulator import ProviderSimulator, demo_catalog, generated_catalog
 
 
@@ -23,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--services", type=int, default=0, help="Serve N generated services, not the demo set."
         )
+        parser.add_argument(
+            "--dialect",
+            choices=sorted(DIALECTS),
+            default="standard",
+            help="How answers are written (devtools/dialects.py).",
+        )
 
     def handle(self, *args, **options):
         services = generated_catalog(options["services"]) if options["services"] else demo_catalog()
@@ -31,10 +38,12 @@ class Command(BaseCommand):
             services=services,
             step_seconds=options["step_seconds"],
             balance=Decimal(options["balance"]),
+            dialect=options["dialect"],
         )
         self.stdout.write(
             f"Provider simulator on http://{options['host']}:{options['port']}/api/v2 "
-            f"({len(services)} services, {options['step_seconds']:g} s per step); "
+            f"({len(services)} services, {options['step_seconds']:g} s per step, "
+            f"{options['dialect']} dialect); "
             f"control at /control."
         )
         try:

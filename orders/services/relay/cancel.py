@@ -17,7 +17,7 @@ def order_cancel_relay(*, order_id: int) -> None:
     """Ask the provider to cancel an order whose customer (or staff) asked for it (R-ORD-6)."""
     order = (
         Order.objects.select_related("provider")
-        .filter(pk=order_id, relay_state=RelayState.PLACED)
+        .filter(pk=order_id, relay_state__in=(RelayState.PLACED, RelayState.STUCK))
         .exclude(provider_order_id=None)
         .first()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 Status = Order.Status
 Cause = OrderEvent.Cause
+
+# The relay states whose orders are polled: placed, and stuck (Pending there too long).
+POLLED_STATES = (RelayState.PLACED, RelayState.STUCK)
 
 # R-ORD-4: the provider's status strings (any case, either spelling) to ours.
 PROVIDER_STATUSES = {
@@ -51,7 +55,7 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
     with transaction.atomic():
         order = (
             orders_locking()
-            .filter(pk=order_id, provider_id=provider_id, relay_state=RelayState.PLACED)
+            .filter(pk=order_id, provider_id=provider_id, relay_state__in=POLLED_STATES)
             .first()
         )
         if order is None or order.status in FINAL_STATUSES:
@@ -73,6 +77,14 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             order.save(update_fields=["polled_at", "poll_due_at"])
             logger.warning("order %s: unknown provider status %r", order.pk, data.get("status"))
             return order
+        if order.relay_state == RelayState.STUCK and new != Status.PENDING:
+            relay_move(order=order, new=RelayState.PLACED, error="")
+            order_event_add(
+                order=order,
+                cause=Cause.PROVIDER,
+                note=f"No longer stuck: the provider says {data.get('status')}.",
+                staff_only=True,
+            )
         remains = count_parse(data.get("remains"))
         if remains is not None:
             remains = min(remains, order.quantity)
@@ -93,11 +105,36 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             return order
         if remains is not None and new != Status.PENDING:
             order.remains = remains  # R-ORD-5: tracked until it ends
+        if new == Status.PENDING:
+            _stuck_check(order=order, now=now)
         if new != order.status and new in ACTIVE_STATUSES and new != Status.PENDING:
             order_transition(order=order, new=new, cause=Cause.PROVIDER)
         else:
             order.save()
         return order
+
+
+def _stuck_check(*, order: Order, now) -> None:
+    """An order the provider still calls Pending ``ORDERS_PROVIDER_PENDING_MAX_HOURS`` after it
+    took it goes to the staff queue (relay state *stuck*, the reason in ``relay_error``); it is
+    still polled, and goes back to *placed* if the provider moves it after all."""
+    if order.relay_state != RelayState.PLACED or order.status != Status.PENDING:
+        return
+    limit = timedelta(hours=settings.ORDERS_PROVIDER_PENDING_MAX_HOURS)
+    since = order.sent_at or order.created_at
+    if now - since <= limit:
+        return
+    hours = settings.ORDERS_PROVIDER_PENDING_MAX_HOURS
+    relay_move(
+        order=order,
+        new=RelayState.STUCK,
+        error=(
+            f"Still Pending at the provider (its order {order.provider_order_id}) "
+            f"{hours:g} hours after it took it; it may be failed or waiting there. "
+            "Ask the provider, cancel, or resend."
+        ),
+    )
+    order_event_add(order=order, cause=Cause.SYSTEM, note=order.relay_error, staff_only=True)
 
 
 def _poll_claim(*, provider_id: int, now) -> list[tuple[int, int]]:

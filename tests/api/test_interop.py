@@ -1,0 +1,129 @@
+"""Issue 16: our API v2 answers as other panels rely on them.
+
+* ``add`` takes a drip-feed ``interval=0`` (portions back to back), as other panels send it,
+  and the relay passes it on to a provider in any dialect.
+* ``services`` (and the Services and New Order pages) list only the types the panel takes
+  orders for: ``catalog.models.service_type_orderable`` is the one switch.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog import models as catalog_models
+from catalog.models import Service, service_type_orderable
+from devtools.dialects import DIALECTS
+from orders.models import Order
+from tests.billing.factories import fund
+from tests.catalog.factories import ProviderServiceFactory, ServiceFactory
+from tests.orders.factories import LINK, funded_customer
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _no_link_check(settings):
+    settings.ORDERS_LINK_CHECK = False
+
+
+@pytest.fixture
+def funded(api_user):
+    fund(api_user, deposited="10")
+    return api_user
+
+
+@pytest.fixture
+def drip():
+    return ServiceFactory(dripfeed=True, rate=D("1.00"), min_quantity=50, max_quantity=10000)
+
+
+# --- drip-feed interval=0 -----------------------------------------------------------------------
+@pytest.mark.parametrize("transport", ["form", "json", "get"])
+def test_add_accepts_a_drip_feed_interval_of_zero(call, api_key, funded, drip, transport):
+    # R-ORD-10 with portions back to back; R-ORD-2: runs x quantity is charged.
+    status, body = call(
+        transport, key=api_key, action="add", service=drip.pk, link=LINK, quantity=100, runs=4,
+        interval=0,
+    )  # fmt: skip
+    assert status == 200
+    assert set(body) == {"order"}
+    order = Order.objects.get(pk=body["order"])
+    assert (order.quantity, order.charge) == (400, D("0.40"))
+    assert (order.extra["runs"], order.extra["interval"]) == (4, 0)
+
+
+@pytest.mark.parametrize("interval", ["-1", "x", "1.5"])
+def test_a_negative_or_broken_interval_is_still_refused(call, api_key, funded, drip, interval):
+    _, body = call(
+        key=api_key, action="add", service=drip.pk, link=LINK, quantity=100, runs=4,
+        interval=interval,
+    )  # fmt: skip
+    assert body == {"error": "Incorrect request"}
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_interval_zero_goes_on_to_the_provider_in_each_dialect(
+    dialect,
+    call,
+    api_key,
+    funded,
+    drip,
+    sim_provider,
+    simulator,
+    django_capture_on_commit_callbacks,
+):
+    simulator.dialect = DIALECTS[dialect]
+    ProviderServiceFactory(
+        service=drip, provider=sim_provider, remote_service_id="101", provider_rate=D("0.50")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _, body = call(
+            key=api_key, action="add", service=drip.pk, link=LINK, quantity=100, runs=4, interval=0
+        )
+    order = Order.objects.get(pk=body["order"])
+    assert order.relay_state == "placed"
+    remote = simulator.orders[order.provider_order_id]
+    assert remote.quantity == 400
+    assert {"runs", "interval"} <= set(simulator.last_request["fields"])
+
+
+# --- only orderable types are listed -------------------------------------------------------------
+@pytest.fixture
+def subscription():
+    return ServiceFactory(type=Service.Type.SUBSCRIPTIONS, name="Auto Likes [Subscription]")
+
+
+def test_services_does_not_list_a_type_the_panel_refuses(call, api_key, subscription):
+    default = ServiceFactory(name="Followers")
+    assert not service_type_orderable(Service.Type.SUBSCRIPTIONS)
+    _, body = call(key=api_key, action="services")
+    assert [row["service"] for row in body] == [default.pk]
+    # What is listed is what `add` takes; what is refused is not listed.
+    _, refused = call(
+        key=api_key, action="add", service=subscription.pk, username="someone", min=10, max=20
+    )
+    assert refused == {"error": "Incorrect request"}
+
+
+def test_one_switch_lists_and_takes_a_type(call, api_key, subscription, monkeypatch):
+    # When subscriptions are built, adding the type to ORDERABLE_TYPES is all it takes.
+    monkeypatch.setattr(
+        catalog_models, "ORDERABLE_TYPES", catalog_models.ORDERABLE_TYPES | {"Subscriptions"}
+    )
+    assert service_type_orderable("Subscriptions")
+    _, body = call(key=api_key, action="services")
+    assert [row["service"] for row in body] == [subscription.pk]
+
+
+def test_the_services_and_new_order_pages_leave_it_out(client, subscription):
+    shown = ServiceFactory(name="Followers [Real]")
+    page = client.get("/services/").content.decode()
+    assert shown.name in page
+    assert subscription.name not in page
+    assert subscription.category.name not in page  # no empty category either
+    client.force_login(funded_customer(deposited="1"))
+    page = client.get("/orders/new/").content.decode()
+    assert shown.name in page
+    assert subscription.name not in page
