@@ -1,0 +1,14 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """Screenshots go to a private folder of this test (never var/ or media)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "support_private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": "/no-public-url/"},
+        },
+    }
+    return tmp_path / "private"
