@@ -203,7 +203,10 @@ class AbuseReportForm(RefusalFormMixin, forms.Form):
             )
         except (signing.BadSignature, ValueError) as error:
             raise forms.ValidationError(SPAM, code="spam") from error
-        if timezone.now().timestamp() - shown < settings.SUPPORT_ABUSE_MIN_SECONDS:
+        age = timezone.now().timestamp() - shown
+        if age > settings.SUPPORT_ABUSE_MAX_AGE_SECONDS:
+            raise forms.ValidationError(SPAM, code="spam")
+        if age < settings.SUPPORT_ABUSE_MIN_SECONDS:
             raise forms.ValidationError(
                 "That was quick: check the report, then send it again.", code="too_fast"
             )
