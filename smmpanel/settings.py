@@ -419,6 +419,8 @@ SUPPORT_ABUSE_RATE_LIMIT = env.str("SUPPORT_ABUSE_RATE_LIMIT", default="5/h")
 SUPPORT_ABUSE_MIN_SECONDS = env.int("SUPPORT_ABUSE_MIN_SECONDS", default=3)
 SUPPORT_ABUSE_MAX_AGE_SECONDS = env.int("SUPPORT_ABUSE_MAX_AGE_SECONDS", default=86400)
 SUPPORT_DESK_PAGE_SIZE = env.int("SUPPORT_DESK_PAGE_SIZE", default=50)
+# The nav's count of unread ticket replies.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("support.context_processors.unread")
 CELERY_BEAT_SCHEDULE["support-claim-windows-close"] = {
     "task": "support.claim_windows_close",
     "schedule": SUPPORT_CLAIM_CLOSE_SECONDS,

@@ -40,6 +40,19 @@ def staff_agents() -> QuerySet:
 
 
 # --- customers ----------------------------------------------------------------------------
+NOTICE_KIND = "ticket_reply"
+
+
+def ticket_notices_unread(*, user) -> QuerySet:
+    from accounts.models import Notice
+
+    return Notice.objects.filter(user=user, kind=NOTICE_KIND, read_at__isnull=True)
+
+
+def ticket_notices_unread_count(*, user) -> int:
+    return ticket_notices_unread(user=user).count()
+
+
 def tickets_for_user(*, user) -> QuerySet[Ticket]:
     return Ticket.objects.filter(user=user).order_by("-updated_at", "-id")
 

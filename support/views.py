@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.services import notices_mark_read
 from support.exceptions import SupportRefused
 from support.forms import AbuseReportForm, ReplyForm, TicketForm
 from support.models import Attachment, Ticket
@@ -16,6 +17,7 @@ from support.selectors import (
     attachment_get_for_viewer,
     ticket_get_for_user,
     ticket_messages_for_customer,
+    ticket_notices_unread,
     ticket_orders,
     tickets_for_user,
 )
@@ -48,9 +50,11 @@ def _own_ticket(request, ticket_id) -> Ticket:
 @login_required
 @require_GET
 def ticket_list(request):
-    return render(
-        request, "support/list.html", {"tickets": tickets_for_user(user=request.user)[:200]}
-    )
+    context = {
+        "tickets": tickets_for_user(user=request.user)[:200],
+        "notices": ticket_notices_unread(user=request.user)[:20],
+    }
+    return render(request, "support/list.html", context)
 
 
 @login_required
@@ -112,6 +116,8 @@ def ticket_detail(request, ticket_id: int):
             else:
                 messages.success(request, "Reply sent.")
                 return redirect("support:detail", ticket_id=ticket.pk)
+    if request.method == "GET":
+        notices_mark_read(user=request.user, url=request.path)
     context = {
         "ticket": ticket,
         "thread": ticket_messages_for_customer(ticket=ticket),

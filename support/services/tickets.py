@@ -26,6 +26,7 @@ from support.models import (
     TicketOrder,
     TicketStatus,
 )
+from support.selectors import NOTICE_KIND
 from support.services.attachments import attachments_store
 from support.services.claims import claim_check
 
@@ -179,7 +180,7 @@ def ticket_reply_staff(
             ticket.save()
         notice_send(
             user=ticket.user,
-            kind="ticket_reply",
+            kind=NOTICE_KIND,
             subject=f"Support replied to ticket #{ticket.pk}: {ticket.subject}"[:200],
             body=body,
             url=reverse("support:detail", args=[ticket.pk]),

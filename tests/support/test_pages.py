@@ -145,3 +145,16 @@ def test_the_nav_links_to_tickets_and_the_footer_to_abuse_reports(client, custom
     assert "opens soon" not in page
     assert reverse("support:list") in page
     assert reverse("abuse:report") in page
+
+
+def test_a_staff_reply_shows_as_a_notice_until_read(client, customer):  # R-SUP-2
+    ticket = _ticket(customer, subject="Where is my refill")
+    ticket_reply_staff(ticket_id=ticket.pk, actor=StaffFactory(), body="On its way.")
+    client.force_login(customer)
+    listing = client.get(reverse("support:list")).content.decode()
+    assert 'id="tickets-unread"' in listing
+    assert f"Support replied to ticket #{ticket.pk}: Where is my refill" in listing
+    client.get(reverse("support:detail", args=[ticket.pk]))
+    listing = client.get(reverse("support:list")).content.decode()
+    assert 'id="tickets-unread"' not in listing
+    assert "Support replied to ticket" not in listing
