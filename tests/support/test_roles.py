@@ -98,3 +98,24 @@ def test_every_staff_member_needs_totp_for_the_desk(client):  # R-ACC-7
     assert response.status_code == 302
     assert "/accounts/2fa/totp/activate" in response.url
     assert client.get("/admin/billing/account/").status_code == 302
+
+
+def test_order_actions_that_return_money_are_not_supports(client, customer):  # R-SUP-2
+    order = OrderFactory(user=customer)
+    changelist = reverse("admin:orders_order_changelist")
+    client.force_login(staff_with_role(SUPPORT))
+    page = client.get(changelist)
+    assert page.status_code == 200
+    actions = dict(page.context["action_form"].fields["action"].choices)
+    assert "cancel_with_return" not in actions
+    assert "mark_partial" not in actions
+    client.post(
+        changelist,
+        {"action": "cancel_with_return", "_selected_action": [order.pk], "apply": "1",
+         "reason": "x"},
+    )  # fmt: skip
+    order.refresh_from_db()
+    assert order.status == order.Status.PENDING
+    client.force_login(staff_with_role(FINANCE))
+    actions = dict(client.get(changelist).context["action_form"].fields["action"].choices)
+    assert {"cancel_with_return", "mark_partial"} <= set(actions)
