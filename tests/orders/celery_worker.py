@@ -33,6 +33,7 @@ WORKER_ENV = {
     "CELERY_TASK_ALWAYS_EAGER": "0",
     "DEBUG": "0",
     "LOG_LEVEL": "WARNING",
+    "SUPPORT_CLAIM_CLOSE_SECONDS": "0.3",  # support (issue 11): the claim-window beat
 }
 START_TIMEOUT = 60
 

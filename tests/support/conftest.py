@@ -12,3 +12,6 @@ def private_storage(settings, tmp_path):
         },
     }
     return tmp_path / "private"
+
+
+from tests.orders.celery_worker import celery_worker, celery_worker_process  # noqa: E402, F401
