@@ -93,6 +93,8 @@ def test_screenshots_are_served_only_to_the_owner_and_staff(client, customer):  
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Disposition"] == f'inline; filename="screenshot-{attachment.pk}.png"'
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
