@@ -375,6 +375,11 @@ CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
 CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}
 
 # --- support (issue 11) ------------------------------------------------------------------
+# R-SUP-3: SUPPORT_HOURS is the text shown; these say when support is online (the form tells
+# the customer whether an answer comes now or from the next opening).
+SUPPORT_HOURS_TIMEZONE = env.str("SUPPORT_HOURS_TIMEZONE", default="Asia/Singapore")
+SUPPORT_HOURS_START = env.str("SUPPORT_HOURS_START", default="10:00")
+SUPPORT_HOURS_END = env.str("SUPPORT_HOURS_END", default="23:00")
 # R-ORD-14 / R-WDR-6: claims on an order are accepted this many days after it ends
 # Completed or Partial; the beat closes expired windows every SUPPORT_CLAIM_CLOSE_SECONDS.
 SUPPORT_CLAIM_WINDOW_DAYS = env.int("SUPPORT_CLAIM_WINDOW_DAYS", default=3)

@@ -64,8 +64,8 @@ class TicketForm(RefusalFormMixin, forms.Form):
         required=False,
         choices=Ticket.Problem.choices,
         widget=forms.Select(attrs=_SELECT),
-        help_text="A claim (not delivered, wrong quantity, not as described) is accepted "
-        "within the order's claim window.",
+        help_text="A claim (not delivered, wrong quantity, not as described) or a refund "
+        "request is accepted within the order's claim window",
     )
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={**_CONTROL, "rows": 6}))
     screenshots = ScreenshotsField()

@@ -36,6 +36,7 @@ class ClaimProblem(models.TextChoices):
     NON_DELIVERY = "non_delivery", "Not delivered"
     WRONG_QUANTITY = "wrong_quantity", "Wrong quantity"
     MISMATCH = "mismatch", "Does not match the service description"
+    REFUND = "refund", "I ask for a refund of this order"  # R-WDR-6
 
 
 # The moves a ticket may make. A customer's reply reopens a closed ticket; a staff reply

@@ -4,7 +4,8 @@ screenshot does not exist for a customer (the views answer 404)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -37,6 +38,18 @@ def staff_agents() -> QuerySet:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+
+
+# --- support hours (R-SUP-3) -----------------------------------------------------------------
+def support_online(*, now: datetime | None = None) -> bool:
+    """Whether ``now`` is inside the support hours (tickets are accepted at any time)."""
+    zone = ZoneInfo(settings.SUPPORT_HOURS_TIMEZONE)
+    local = (now or timezone.now()).astimezone(zone).time()
+    start = time.fromisoformat(settings.SUPPORT_HOURS_START)
+    end = time.fromisoformat(settings.SUPPORT_HOURS_END)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end  # hours across midnight
 
 
 # --- customers ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from support.forms import AbuseReportForm, ReplyForm, TicketForm
 from support.models import Attachment, Ticket
 from support.selectors import (
     attachment_get_for_viewer,
+    support_online,
     ticket_get_for_user,
     ticket_messages_for_customer,
     ticket_notices_unread,
@@ -89,7 +90,7 @@ def ticket_new(request):
         if order_id.isdigit():
             initial = {"kind": Ticket.Kind.ORDER, "order_ids": order_id}
         form = TicketForm(initial=initial)
-    return render(request, "support/new.html", {"form": form})
+    return render(request, "support/new.html", {"form": form, "online": support_online()})
 
 
 @login_required

@@ -27,12 +27,12 @@ def claim_window_open(*, order: Order) -> ClaimWindow | None:
     """The order's claim window from now (idempotent); none for a beta service (R-CAT-5)."""
     if order.status not in CLAIMABLE_STATUSES or order.beta:
         return None
-    now = timezone.now()
+    ended = order.completed_at or timezone.now()
     window, _ = ClaimWindow.objects.get_or_create(
         order=order,
         defaults={
-            "opened_at": now,
-            "closes_at": now + timedelta(days=settings.SUPPORT_CLAIM_WINDOW_DAYS),
+            "opened_at": ended,
+            "closes_at": ended + timedelta(days=settings.SUPPORT_CLAIM_WINDOW_DAYS),
         },
     )
     return window

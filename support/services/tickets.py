@@ -116,7 +116,8 @@ def ticket_open(
         raise SupportRefused("Choose a subject type.", field="kind")
     if problem and problem not in Ticket.Problem.values:
         raise SupportRefused("Choose the problem from the list.", field="problem")
-    if problem and kind != Ticket.Kind.ORDER:
+    refund_request = problem == Ticket.Problem.REFUND and kind == Ticket.Kind.PAYMENT
+    if problem and kind != Ticket.Kind.ORDER and not refund_request:
         raise SupportRefused("A problem with delivery is a ticket about an order.", field="kind")
     orders = _customer_orders(user=user, order_ids=list(order_ids or []))
     if problem:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 
@@ -15,3 +17,9 @@ def private_storage(settings, tmp_path):
 
 
 from tests.orders.celery_worker import celery_worker, celery_worker_process  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def worker_id():
+    """xdist's worker id, also when the suite runs without xdist (``-p no:xdist``)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "master")

@@ -160,3 +160,36 @@ def test_a_staff_reply_shows_as_a_notice_until_read(client, customer):  # R-SUP-
     listing = client.get(reverse("support:list")).content.decode()
     assert 'id="tickets-unread"' not in listing
     assert "Support replied to ticket" not in listing
+
+
+def test_support_hours_are_a_setting_and_tickets_come_at_any_time(
+    client, customer, settings
+):  # R-SUP-3
+    from datetime import UTC, datetime
+
+    from support.selectors import support_online
+
+    settings.SUPPORT_HOURS_TIMEZONE = "Asia/Singapore"
+    # 10:00 SGT is 02:00 UTC; 23:00 SGT is 15:00 UTC.
+    assert not support_online(now=datetime(2026, 1, 5, 1, 59, tzinfo=UTC))
+    assert support_online(now=datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
+    assert support_online(now=datetime(2026, 1, 5, 14, 59, tzinfo=UTC))
+    assert not support_online(now=datetime(2026, 1, 5, 15, 0, tzinfo=UTC))
+    # Outside the hours (an empty window), the form still takes the ticket.
+    settings.SUPPORT_HOURS_START = settings.SUPPORT_HOURS_END = "00:00"
+    client.force_login(customer)
+    page = client.get(reverse("support:new")).content.decode()
+    assert "outside support hours now" in page
+    client.post(reverse("support:new"), {"kind": "other", "subject": "Night", "body": "Hello"})
+    assert Ticket.objects.filter(subject="Night").exists()
+
+
+def test_new_tickets_are_rate_limited_per_account(client, customer, settings):  # R-AUP-4
+    settings.SUPPORT_TICKET_RATE_LIMIT = "2/h"
+    client.force_login(customer)
+    for n in range(3):
+        response = client.post(
+            reverse("support:new"), {"kind": "other", "subject": f"S{n}", "body": "B"}
+        )
+    assert "Too many messages" in str(response.context["form"].errors)
+    assert Ticket.objects.count() == 2
