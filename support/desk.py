@@ -28,6 +28,7 @@ from support.selectors import (
     QueueFilters,
     abuse_queue,
     canned_replies,
+    claim_state,
     desk_queue,
     staff_agents,
     ticket_messages_for_staff,
@@ -120,10 +121,13 @@ def ticket(request, ticket_id: int):
 
 def _ticket_page(request, item: Ticket, form, status: int = 200):
     agents = list(staff_agents())
+    orders = ticket_orders(ticket=item)
+    for order in orders:
+        order.claim = claim_state(order=order)  # R-ORD-14: whether a claim is still possible
     context = {
         "ticket": item,
         "thread": ticket_messages_for_staff(ticket=item),
-        "orders": ticket_orders(ticket=item),
+        "orders": orders,
         "events": item.events.select_related("actor"),
         "form": form,
         "assign_form": AssignForm(initial={"assignee": str(item.assignee_id or "")}, agents=agents),

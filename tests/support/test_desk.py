@@ -122,6 +122,7 @@ def test_the_ticket_shows_the_customers_orders(desk, customer):  # R-SUP-2
     assert "1500" in page
     assert "120" in page
     assert "In progress" in page
+    assert '<td class="claim-state">—</td>' in page  # not final yet: no claim window
 
 
 def test_an_admin_cancels_a_ticket_order_through_the_orders_service(client, customer):
