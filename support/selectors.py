@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -35,9 +36,21 @@ def staff_can_work_desk(user) -> bool:
 
 
 def staff_agents() -> QuerySet:
+    """Staff who may work the desk (the Support and Admin roles, superusers): assignees."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+    desk = Q(codename="work_desk", content_type__app_label="support")
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__in=Permission.objects.filter(desk))
+            | Q(user_permissions__in=Permission.objects.filter(desk))
+        )
+        .distinct()
+        .order_by("username")
+    )
 
 
 # --- support hours (R-SUP-3) -----------------------------------------------------------------

@@ -193,8 +193,12 @@ def ticket_assign(*, ticket_id: int, assignee, actor) -> Ticket:
     """Give the ticket to an agent (or nobody); the history says who did it."""
     with transaction.atomic():
         ticket = _locked(ticket_id)
-        if assignee is not None and not assignee.is_staff:
-            raise SupportRefused("Tickets can be assigned to staff only.", field="assignee")
+        if assignee is not None and not (
+            assignee.is_active and assignee.is_staff and assignee.has_perm("support.work_desk")
+        ):
+            raise SupportRefused(
+                "Tickets can be assigned to desk staff only (Support or Admin).", field="assignee"
+            )
         if ticket.assignee_id == (assignee.pk if assignee else None):
             return ticket
         ticket.assignee = assignee

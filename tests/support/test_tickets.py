@@ -4,11 +4,13 @@ import io
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.models import Notice
 from support.exceptions import ImageRefused, OrderIdsRefused, SupportRefused
 from support.models import Attachment, Ticket, TicketEvent
+from support.selectors import staff_agents
 from support.services import (
     ticket_assign,
     ticket_close,
@@ -196,5 +198,34 @@ def test_assignment_is_to_staff_and_recorded(customer):  # R-SUP-2
     ticket.refresh_from_db()
     assert ticket.assignee == agent
     assert ticket.events.last().note == f"Assigned to {agent.username}."
-    with pytest.raises(SupportRefused, match="staff only"):
+    with pytest.raises(SupportRefused, match="desk staff only"):
         ticket_assign(ticket_id=ticket.pk, assignee=customer, actor=agent)
+    finance = helpers.staff_with_role("Finance")
+    with pytest.raises(SupportRefused, match="desk staff only"):
+        ticket_assign(ticket_id=ticket.pk, assignee=finance, actor=agent)
+    assert finance not in staff_agents()
+    assert agent in staff_agents()
+    assert helpers.staff_with_role("Support") in staff_agents()
+
+
+@pytest.mark.parametrize(
+    ("kind", "content_type"),
+    [("GIF", "image/png"), ("WEBP", "image/png"), ("PNG", "image/png"), ("JPEG", "image/jpeg")],
+)
+def test_png_jpeg_gif_and_webp_are_accepted(customer, kind, content_type):  # R-SUP-1
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(buffer, format=kind)
+    upload = SimpleUploadedFile(f"shot.{kind.lower()}", buffer.getvalue(), content_type="x/y")
+    ticket = _open(customer, uploads=[upload])
+    attachment = Attachment.objects.get(message__ticket=ticket)
+    assert (attachment.content_type, attachment.width, attachment.height) == (content_type, 20, 10)
+
+
+def test_png_text_chunks_are_stripped(customer):  # R-SUP-1
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Author", "secret-author-name")
+    ticket = _open(customer, uploads=[helpers.png(pnginfo=info)])
+    stored = Attachment.objects.get(message__ticket=ticket).file.open("rb").read()
+    assert b"secret-author-name" not in stored
