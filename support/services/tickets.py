@@ -86,7 +86,12 @@ def ticket_transition(*, ticket: Ticket, new: str, actor=None, note: str = "") -
 
 
 def _locked(ticket_id: int) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("user").get(pk=ticket_id)
+    # The ticket row only (``OF self``): never the customer's row joined in.
+    return (
+        Ticket.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("user")
+        .get(pk=ticket_id)
+    )
 
 
 def _body(body: str) -> str:
@@ -144,7 +149,7 @@ def ticket_reply_customer(*, user, ticket_id: int, body: str, uploads=()) -> Tic
     body = _body(body)
     images = images_clean(uploads=uploads)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id, user=user)
+        ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id, user=user)
         message = TicketMessage.objects.create(ticket=ticket, author=user, body=body)
         attachments_store(images=images, message=message)
         if ticket.awaiting_since is None:
@@ -218,7 +223,7 @@ def ticket_close(*, ticket_id: int, actor, user=None) -> Ticket:
     """Close a ticket: staff (``actor``) or its customer (``user``, ownership checked)."""
     with transaction.atomic():
         lookup = {"pk": ticket_id} if user is None else {"pk": ticket_id, "user": user}
-        ticket = Ticket.objects.select_for_update().get(**lookup)
+        ticket = Ticket.objects.select_for_update(no_key=True).get(**lookup)
         if ticket.status == TicketStatus.CLOSED:
             return ticket
         ticket_transition(ticket=ticket, new=TicketStatus.CLOSED, actor=actor or user)
