@@ -81,8 +81,14 @@ def roles_apply(*, group_model, permission_model) -> None:
         group.permissions.add(*permissions)
 
 
-def roles_sync(**kwargs) -> None:
-    """``post_migrate`` receiver: the roles again, with any permissions created since."""
+def roles_sync(sender=None, **kwargs) -> None:
+    """``post_migrate`` receiver: the roles again, with any permissions created since.
+
+    Runs once per migrate (or test flush), for the last app, when every app's permissions
+    exist."""
+    from django.apps import apps
     from django.contrib.auth.models import Group, Permission
 
+    if sender is not None and sender.label != list(apps.get_app_configs())[-1].label:
+        return
     roles_apply(group_model=Group, permission_model=Permission)

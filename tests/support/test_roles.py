@@ -119,3 +119,23 @@ def test_order_actions_that_return_money_are_not_supports(client, customer):  # 
     client.force_login(staff_with_role(FINANCE))
     actions = dict(client.get(changelist).context["action_form"].fields["action"].choices)
     assert {"cancel_with_return", "mark_partial"} <= set(actions)
+
+
+def test_roles_sync_adds_new_permissions_and_keeps_other_apps_grants():  # R-SUP-2
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from accounts.roles import roles_sync
+    from billing.models import Deposit
+
+    other_apps_grant = Permission.objects.create(
+        codename="approve_withdrawal_test",
+        name="Can approve withdrawals (another app)",
+        content_type=ContentType.objects.get_for_model(Deposit),
+    )
+    finance = Group.objects.get(name=FINANCE)
+    finance.permissions.add(other_apps_grant)
+    roles_sync()
+    assert "billing.approve_withdrawal_test" in _perms(ADMIN)  # Admin: everything, also later
+    assert "billing.approve_withdrawal_test" in _perms(FINANCE)  # never taken away
+    assert "billing.approve_withdrawal_test" not in _perms(SUPPORT)
