@@ -109,3 +109,20 @@ def test_staff_work_the_abuse_queue_with_its_own_statuses(client):  # R-SUP-4
     assert client.get(reverse("desk:abuse")).status_code == 403
     anonymous = Client()
     assert anonymous.get(reverse("support:attachment", args=[evidence.pk])).status_code == 404
+
+
+def test_admins_move_abuse_reports_through_the_service(client):  # R-SUP-4
+    from accounts.roles import ADMIN
+
+    _report(Client())
+    report = AbuseReport.objects.get()
+    client.force_login(helpers.staff_with_role(ADMIN))
+    changelist = reverse("admin:support_abusereport_changelist")
+    assert (
+        client.get(reverse("admin:support_abusereport_change", args=[report.pk])).status_code == 200
+    )
+    assert client.get(reverse("admin:support_abusereport_add")).status_code == 403
+    client.post(changelist, {"action": "mark_rejected", "_selected_action": [report.pk]})
+    report.refresh_from_db()
+    assert report.status == AbuseReport.Status.REJECTED
+    assert report.events.last().actor is not None
