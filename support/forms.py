@@ -67,7 +67,9 @@ class TicketForm(RefusalFormMixin, forms.Form):
         help_text="A claim (not delivered, wrong quantity, not as described) or a refund "
         "request is accepted within the order's claim window",
     )
-    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={**_CONTROL, "rows": 6}))
+    body = forms.CharField(
+        label="Message", max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 6})
+    )
     screenshots = ScreenshotsField()
 
     def __init__(self, *args, **kwargs):
@@ -81,7 +83,9 @@ class TicketForm(RefusalFormMixin, forms.Form):
 
 
 class ReplyForm(RefusalFormMixin, forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={**_CONTROL, "rows": 4}))
+    body = forms.CharField(
+        label="Your reply", max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 4})
+    )
     screenshots = ScreenshotsField()
 
     def __init__(self, *args, **kwargs):
@@ -170,7 +174,9 @@ class AbuseReportForm(RefusalFormMixin, forms.Form):
         widget=forms.TextInput(attrs=_CONTROL),
     )  # fmt: skip
     description = forms.CharField(
-        label="What is the violation?", widget=forms.Textarea(attrs={**_CONTROL, "rows": 5})
+        label="What is the violation?",
+        max_length=5000,
+        widget=forms.Textarea(attrs={**_CONTROL, "rows": 5}),
     )
     email = forms.EmailField(
         label="Your email (optional, if we may contact you)", required=False,

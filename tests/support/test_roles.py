@@ -139,3 +139,16 @@ def test_roles_sync_adds_new_permissions_and_keeps_other_apps_grants():  # R-SUP
     assert "billing.approve_withdrawal_test" in _perms(ADMIN)  # Admin: everything, also later
     assert "billing.approve_withdrawal_test" in _perms(FINANCE)  # never taken away
     assert "billing.approve_withdrawal_test" not in _perms(SUPPORT)
+
+
+def test_support_edits_canned_replies_in_the_admin(client):  # R-SUP-2
+    client.force_login(staff_with_role(SUPPORT))
+    response = client.post(
+        reverse("admin:support_cannedreply_add"),
+        {"title": "Refill started", "body": "We started a refill.", "kind": "", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    from support.models import CannedReply
+
+    assert CannedReply.objects.get().title == "Refill started"
+    assert client.get(reverse("admin:support_ticket_add")).status_code == 403
