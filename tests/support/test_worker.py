@@ -32,3 +32,22 @@ def test_the_beat_closes_expired_claim_windows(customer):  # R-ORD-14, R-WDR-6
     with pytest.raises(ClaimRefused, match="claim window"):
         claim_check(order=expired)
     assert claim_check(order=current)
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_a_staff_reply_is_mailed_once_by_the_worker_after_commit(customer):  # R-SUP-2
+    from accounts.models import Notice
+    from accounts.services import notice_email
+    from support.services import ticket_open, ticket_reply_staff
+    from tests.factories import StaffFactory
+
+    ticket = ticket_open(user=customer, kind="other", subject="Hello", body="Question")
+    ticket_reply_staff(ticket_id=ticket.pk, actor=StaffFactory(), body="The answer.")
+    notice = wait_for(
+        lambda: Notice.objects.filter(user=customer, emailed_at__isnull=False).first(),
+        timeout=30,
+        what="the worker to mail the reply notice",
+    )
+    assert notice.kind == "ticket_reply"
+    assert Notice.objects.filter(user=customer).count() == 1
+    assert notice_email(notice_id=notice.pk) is False  # once: a second run sends nothing
