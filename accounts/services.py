@@ -119,5 +119,9 @@ def notice_email(*, notice_id: int) -> bool:
     return True
 
 
-def notices_mark_read(*, user) -> int:
-    return Notice.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+def notices_mark_read(*, user, url: str | None = None) -> int:
+    """Mark the user's unread notices read (only those pointing at ``url``, when given)."""
+    notices = Notice.objects.filter(user=user, read_at__isnull=True)
+    if url is not None:
+        notices = notices.filter(url=url)
+    return notices.update(read_at=timezone.now())

@@ -212,11 +212,15 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_money_permission(self, request) -> bool:
+        """Actions that return money: Finance and Admin roles, never Support (issue 11)."""
+        return request.user.has_perm("support.order_money_actions")
+
     @admin.display(description="Link")
     def short_link(self, obj) -> str:
         return obj.link if len(obj.link) <= 50 else obj.link[:49] + "…"
 
-    @admin.action(description="Cancel with a full return")
+    @admin.action(description="Cancel with a full return", permissions=["money"])
     def cancel_with_return(self, request, queryset):
         form, page = _action_form(
             self,
@@ -238,7 +242,7 @@ class OrderAdmin(admin.ModelAdmin):
         )
         return None
 
-    @admin.action(description="Mark Partial (returns the undelivered part)")
+    @admin.action(description="Mark Partial (returns the undelivered part)", permissions=["money"])
     def mark_partial(self, request, queryset):
         form, page = _action_form(
             self,

@@ -380,3 +380,60 @@ CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS
 # (relay state "stuck"): some panels show their own failed or waiting states as Pending forever.
 ORDERS_PROVIDER_PENDING_MAX_HOURS = env.float("ORDERS_PROVIDER_PENDING_MAX_HOURS", default=24.0)
 # --- end provider interop ---
+
+# --- support (issue 11) ------------------------------------------------------------------
+# R-SUP-3: SUPPORT_HOURS is the text shown; these say when support is online (the form tells
+# the customer whether an answer comes now or from the next opening).
+SUPPORT_HOURS_TIMEZONE = env.str("SUPPORT_HOURS_TIMEZONE", default="Asia/Singapore")
+SUPPORT_HOURS_START = env.str("SUPPORT_HOURS_START", default="10:00")
+SUPPORT_HOURS_END = env.str("SUPPORT_HOURS_END", default="23:00")
+# R-ORD-14 / R-WDR-6: claims on an order are accepted this many days after it ends
+# Completed or Partial; the beat closes expired windows every SUPPORT_CLAIM_CLOSE_SECONDS.
+SUPPORT_CLAIM_WINDOW_DAYS = env.int("SUPPORT_CLAIM_WINDOW_DAYS", default=3)
+SUPPORT_CLAIM_CLOSE_SECONDS = env.float("SUPPORT_CLAIM_CLOSE_SECONDS", default=300.0)
+SUPPORT_CLAIM_CLOSE_BATCH = env.int("SUPPORT_CLAIM_CLOSE_BATCH", default=500)
+# R-SUP-1: screenshots: image types only, these limits per file and per message; images
+# above SUPPORT_IMAGE_MAX_PIXELS (width x height) are refused before decoding (the
+# decompression-bomb guard, also Pillow's Image.MAX_IMAGE_PIXELS).
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+SUPPORT_ATTACHMENT_MAX_COUNT = env.int("SUPPORT_ATTACHMENT_MAX_COUNT", default=5)
+SUPPORT_IMAGE_MAX_PIXELS = env.int("SUPPORT_IMAGE_MAX_PIXELS", default=25_000_000)
+# Private storage of screenshots: a folder under var/ unless an S3-compatible bucket is set.
+SUPPORT_S3_BUCKET = env.str("SUPPORT_S3_BUCKET", default="")
+if SUPPORT_S3_BUCKET:
+    STORAGES["support_private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": SUPPORT_S3_BUCKET,
+            "endpoint_url": env.str("SUPPORT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("SUPPORT_S3_REGION", default="") or None,
+            "access_key": env.str("SUPPORT_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("SUPPORT_S3_SECRET_KEY", default="") or None,
+            "location": env.str("SUPPORT_S3_PREFIX", default="support"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["support_private"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("SUPPORT_PRIVATE_ROOT", default=str(VAR_DIR / "private")),
+            "base_url": "/no-public-url/",
+        },
+    }
+# R-AUP-4: new tickets and replies per account, abuse reports per IP (django-ratelimit).
+SUPPORT_TICKET_RATE_LIMIT = env.str("SUPPORT_TICKET_RATE_LIMIT", default="20/h")
+SUPPORT_ABUSE_RATE_LIMIT = env.str("SUPPORT_ABUSE_RATE_LIMIT", default="5/h")
+# R-SUP-4 spam guard: an abuse form sent sooner than this after it was shown, or older than
+# the max age, is refused (a signed timestamp in the form; no third-party captcha).
+SUPPORT_ABUSE_MIN_SECONDS = env.int("SUPPORT_ABUSE_MIN_SECONDS", default=3)
+SUPPORT_ABUSE_MAX_AGE_SECONDS = env.int("SUPPORT_ABUSE_MAX_AGE_SECONDS", default=86400)
+SUPPORT_DESK_PAGE_SIZE = env.int("SUPPORT_DESK_PAGE_SIZE", default=50)
+# The nav's count of unread ticket replies.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("support.context_processors.unread")
+CELERY_BEAT_SCHEDULE["support-claim-windows-close"] = {
+    "task": "support.claim_windows_close",
+    "schedule": SUPPORT_CLAIM_CLOSE_SECONDS,
+}

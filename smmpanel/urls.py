@@ -19,4 +19,7 @@ urlpatterns = [
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
     path("tickets/", include("support.urls")),
+    # --- support (issue 11): the staff desk and the public abuse form ---
+    path("desk/", include("support.urls_desk")),
+    path("abuse/", include("support.urls_abuse")),
 ]

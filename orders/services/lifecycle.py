@@ -85,6 +85,10 @@ def order_transition(
         order.poll_due_at = None
         order.next_attempt_at = None
     order.save()
+    if new in (Status.COMPLETED, Status.PARTIAL):
+        from support.services import claim_window_open  # R-ORD-14 (issue 11)
+
+        claim_window_open(order=order)
     return OrderEvent.objects.create(
         order=order, old_status=old, new_status=new, cause=cause, actor=actor, note=note[:500]
     )

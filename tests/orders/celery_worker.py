@@ -33,6 +33,8 @@ WORKER_ENV = {
     "CELERY_TASK_ALWAYS_EAGER": "0",
     "DEBUG": "0",
     "LOG_LEVEL": "WARNING",
+    "SUPPORT_CLAIM_CLOSE_SECONDS": "0.3",  # support (issue 11): the claim-window beat
+    "EMAIL_URL": "consolemail://",  # notices mailed by the worker go to its log
 }
 START_TIMEOUT = 60
 
