@@ -35,7 +35,7 @@ class WithdrawalRefused(DomainError):  # noqa: N818 (the contract's names)
     """This withdrawal or refund cannot be made."""
 
 
-class DisputeError(DomainError):  # noqa: N818
+class DisputeError(DomainError):
     """The dispute cannot be handled."""
 
 

@@ -355,6 +355,9 @@ class Deposit(models.Model):
     failure_message = models.CharField(max_length=255, blank=True)
     stripe_setup_intent = models.CharField(max_length=255, blank=True)
     stripe_payment_intent = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    card_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="The card's fingerprint at Stripe (R-PRO-3)."
+    )
     transaction = models.OneToOneField(
         Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
     )
@@ -529,7 +532,9 @@ class Withdrawal(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["withdrawal", "refund"]), name="billing_withdrawal_kind_valid"
             ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_withdrawal_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_withdrawal_amount_gt_0"
+            ),
             models.CheckConstraint(
                 condition=Q(fee__gte=0)
                 & Q(deposit_fees__gte=0)
@@ -552,7 +557,9 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk} ({self.amount} USD, {self.get_status_display()})"
+        return (
+            f"{self.get_kind_display()} #{self.pk} ({self.amount} USD, {self.get_status_display()})"
+        )
 
     @property
     def held(self) -> Decimal:
@@ -700,6 +707,7 @@ class Commission(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="commissions")
     deposit = models.OneToOneField(Deposit, on_delete=models.PROTECT, related_name="commission")
     amount = MoneyField()
+    clawed_back = MoneyField(default=Decimal("0"))
     status = models.CharField(max_length=16, choices=Status.choices)
     refusal_reason = models.CharField(max_length=255, blank=True)
     transaction = models.OneToOneField(

@@ -104,6 +104,8 @@ def history_for_user(
         return Transaction.objects.none()
 
     def change(kind: str):
+        if kind not in accounts:  # an account not made yet (a payout hold) moved nothing
+            return Value(ZERO, output_field=_MONEY)
         total = (
             Entry.objects.filter(transaction=OuterRef("pk"), account_id=accounts[kind])
             .values("transaction")
@@ -126,6 +128,7 @@ def history_for_user(
             deposited=change(Kind.DEPOSITED),
             promotional=change(Kind.PROMOTIONAL),
             owed=-change(Kind.OWED),
+            held=change(Kind.PAYOUT_HOLD),
             deposited_after=after(Kind.DEPOSITED),
             promotional_after=after(Kind.PROMOTIONAL),
             owed_after=after(Kind.OWED),
@@ -268,8 +271,8 @@ def payout_figure_compute(
 ) -> PayoutFigure:
     """Pure arithmetic of R-WDR-2 / R-WDR-3 (figures to the cent, never below zero).
 
-    Withdrawal: unused Deposited Funds − processing fee (``fee_percent`` of them) − unreturned
-    deposit fees. Refund to a card: unused Deposited Funds − unreturned deposit fees − all
+    Withdrawal: unused Deposited Funds - processing fee (``fee_percent`` of them) - unreturned
+    deposit fees. Refund to a card: unused Deposited Funds - unreturned deposit fees - all
     Promotional Credit granted and not yet deducted. Never Promotional Credit itself
     (R-PRO-2), never below zero, and never more than the card payments can take back."""
     from .money import quantize

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_notices'),
+        ("accounts", "0004_notices"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='last_activity_at',
+            model_name="user",
+            name="last_activity_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
     ]

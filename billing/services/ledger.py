@@ -47,7 +47,11 @@ def _customer_accounts_locked(user, extra: tuple[str, ...] = ()) -> dict[str, Ac
     wanted = (*Account.CUSTOMER_KINDS, *extra)
     if any(kind not in accounts for kind in wanted):
         Account.objects.bulk_create(
-            [Account(user=user, kind=kind, balance=ZERO) for kind in wanted if kind not in accounts],
+            [
+                Account(user=user, kind=kind, balance=ZERO)
+                for kind in wanted
+                if kind not in accounts
+            ],
             ignore_conflicts=True,
         )
         accounts = {account.kind: account for account in locked.all()}

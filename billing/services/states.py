@@ -9,7 +9,7 @@ from __future__ import annotations
 from billing.models import DormancyCase, DormancyEvent, Withdrawal, WithdrawalEvent
 
 
-class TransitionRefused(ValueError):
+class TransitionRefusedError(ValueError):
     """A programming error: a move the state machine does not allow."""
 
 
@@ -18,7 +18,7 @@ def withdrawal_transition(
 ) -> WithdrawalEvent:
     old = withdrawal.status
     if new not in Withdrawal.TRANSITIONS[old]:
-        raise TransitionRefused(f"withdrawal #{withdrawal.pk}: {old} -> {new} is not allowed")
+        raise TransitionRefusedError(f"withdrawal #{withdrawal.pk}: {old} -> {new} is not allowed")
     withdrawal.status = new
     withdrawal.save(update_fields=["status", "updated_at"])
     return WithdrawalEvent.objects.create(
@@ -36,7 +36,7 @@ def dormancy_transition(
 ) -> DormancyEvent:
     old = case.state
     if new not in DormancyCase.TRANSITIONS[old]:
-        raise TransitionRefused(f"dormancy case #{case.pk}: {old} -> {new} is not allowed")
+        raise TransitionRefusedError(f"dormancy case #{case.pk}: {old} -> {new} is not allowed")
     case.state = new
     case.save(update_fields=["state", *fields])
     return DormancyEvent.objects.create(

@@ -399,6 +399,15 @@ def withdrawal_approve(*, withdrawal_id: int, actor) -> Withdrawal:
             idempotency_key=f"withdrawal:{withdrawal.pk}:payout",
             legs=legs,
         )
+        from .affiliates import commission_clawback
+
+        for row in withdrawal.refunds.filter(succeeded=True).select_related("deposit"):
+            commission_clawback(  # R-PRO-3: commissions on refunded deposits come back
+                deposit=row.deposit,
+                share=row.amount / row.deposit.amount,
+                key=f"wrefund:{row.pk}",
+                cause="refunded",
+            )
         new = Status.FAILED if error else Status.PAID
         withdrawal_transition(
             withdrawal=withdrawal, new=new, cause="stripe", actor=actor, note=error
