@@ -378,7 +378,7 @@ def payout_figure(*, user, kind: str = "withdrawal", deposited: Decimal | None =
     return payout_figure_compute(
         kind=kind,
         deposited=deposited,
-        fee_percent=settings.WITHDRAWAL_FEE_PERCENT,
+        fee_percent=min(settings.WITHDRAWAL_FEE_PERCENT, Decimal("10")),  # R-WDR-3: at most 10 %
         deposit_fees=deposit_fees_unreturned(user=user),
         promo_granted=promo_granted_undeducted(user=user) if kind == "refund" else ZERO,
         refundable=refundable_total(user=user),
