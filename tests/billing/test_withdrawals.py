@@ -237,3 +237,19 @@ def test_customer_cancel_keeps_fee_staff_reject_returns_everything(db, localstri
     assert _balances(user) == (D("19.00"), D("0"), D("0"))
     assert [e.new_status for e in second.events.all()] == ["pending", "rejected"]
     assert_ledger_ok()
+
+
+def test_a_placed_order_cancels_the_pending_withdrawal(db, localstripe, assert_ledger_ok):
+    # R-WDR-4 through the Orders app's own placement (order_place -> funds_spend).
+    from tests.catalog.factories import ServiceFactory
+    from tests.orders.factories import place
+
+    user = UserFactory()
+    card_deposit(user, "10.00", localstripe)
+    withdrawal = withdrawal_request(user=user)  # 9.50 held, 0.50 fee
+    order = place(user, ServiceFactory(rate=D("1.20000")), quantity=1000)
+    assert order.paid_deposited == D("1.20")
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.CANCELED
+    assert _balances(user) == (D("8.30"), D("0"), D("0"))
+    assert_ledger_ok()
