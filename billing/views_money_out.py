@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from smmpanel.exceptions import DomainError
 
-from .models import Commission, Withdrawal
+from .models import Commission, Transaction, TransactionReason, Withdrawal
 from .selectors import balance_get, payout_figure, withdrawal_get_for_user, withdrawals_for_user
 from .services import affiliates, closure, dormancy, withdrawals
 
@@ -129,6 +129,9 @@ def affiliates_page(request):
             .select_related("referral__referred")
             .order_by("-pk")[:100],
             "balance": balance_get(user=request.user),
+            "payouts": Transaction.objects.prefetch_related("entries__account")
+            .filter(user=request.user, reason=TransactionReason.TRANSFER)
+            .order_by("-pk")[:100],
             "percent": settings.AFFILIATE_COMMISSION_PERCENT,
             "error": error,
         },

@@ -165,3 +165,20 @@ def test_transfer_to_panel_balance(db, localstripe, assert_ledger_ok):  # R-PRO-
     balance = balance_get(user=referrer)
     assert (balance.affiliate, balance.deposited) == (D("0"), D("2.00"))
     assert_ledger_ok()
+
+
+def test_affiliates_page_moves_money_and_lists_payouts(db, client, localstripe):  # R-PRO-3
+    referrer = _referrer()
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.5"
+    )
+    card_deposit(friend, "20.00", localstripe)  # 1.00 commission
+    client.force_login(referrer)
+    url = reverse("billing:affiliates")
+    page = client.post(url, {"amount": "5"}).content.decode()
+    assert "That is more than your affiliate balance." in page
+    assert client.post(url, {"amount": "1.00"}).status_code == 302
+    page = client.get(url).content.decode()
+    assert "Affiliate balance moved to your panel balance" in page
+    assert balance_get(user=referrer).deposited == D("1.00")
