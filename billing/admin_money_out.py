@@ -266,12 +266,51 @@ class DormancyCaseAdmin(ReadOnlyAdmin):
                     done="Restored", needs_reason=True)  # fmt: skip
 
 
+class VerificationForm(forms.Form):
+    customer = forms.CharField(label="Customer (username or email)", max_length=254)
+    note = forms.CharField(max_length=255, help_text="What must be verified, and why.")
+
+    clean_customer = RefundOfferForm.clean_customer
+
+
 @admin.register(CustomerFlag)
 class CustomerFlagAdmin(ReadOnlyAdmin):
+    """R-WDR-5: customers whose payouts wait for staff verification."""
+
     list_display = ["user", "verification_required", "note", "set_by", "updated_at"]
     list_select_related = ["user", "set_by"]
     action_form = ReasonActionForm
     actions = ["lift"]
+    change_list_template = "billing/admin/customerflag_changelist.html"
+
+    def get_urls(self):
+        require = path(
+            "require/",
+            self.admin_site.admin_view(self.require_view),
+            name="billing_customerflag_require",
+        )
+        return [require, *super().get_urls()]
+
+    def require_view(self, request):
+        if not request.user.has_perm("billing.verify_withdrawal"):
+            raise PermissionDenied
+        form = VerificationForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            withdrawals.customer_verification_set(
+                user=form.cleaned_data["customer"],
+                required=True,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
+            messages.success(request, "Payouts of this customer now wait for verification.")
+            return redirect(reverse("admin:billing_customerflag_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Require verification before payouts",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "billing/admin/verification.html", context)
 
     @admin.action(description="No longer require verification")
     def lift(self, request, queryset):

@@ -111,3 +111,15 @@ def test_staff_see_disputes_and_dormancy_cases(db, client):
     assert client.get(reverse("admin:billing_dispute_changelist")).status_code == 200
     assert client.get(reverse("admin:billing_dormancycase_changelist")).status_code == 200
     assert Dispute.objects.count() == DormancyCase.objects.count() == 0
+
+
+def test_finance_requires_verification_for_a_customer(db, client, localstripe):  # R-WDR-5
+    user = UserFactory()
+    card_deposit(user, "20.00", localstripe)
+    client.force_login(_staff(finance=True))
+    url = reverse("admin:billing_customerflag_require")
+    response = client.post(url, {"customer": user.email, "note": "ID check"})
+    assert response.status_code == 302
+    assert withdrawal_request(user=user).requires_verification
+    client.force_login(_staff(finance=False))
+    assert client.get(url).status_code == 403
