@@ -23,9 +23,10 @@ FINANCE_PERMISSIONS = [
 def forwards(apps, schema_editor):
     # Permissions of models created in this same migrate run do not exist yet.
     billing = apps.get_app_config("billing")
-    billing.models_module = True
+    previous = billing.models_module
+    billing.models_module = previous or True
     create_permissions(billing, apps=apps, verbosity=0)
-    billing.models_module = None
+    billing.models_module = previous
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -72,3 +72,18 @@ def dispute_event(deposit, *, event_id: str, dispute_id: str, kind="created", am
             }
         },
     }
+
+
+def finance_group():
+    """The "Finance" group as migration billing/0004 makes it (a transactional test's flush
+    empties the table, so it is made again here the same way)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.filter(name="Finance").first()
+    if group is None or not group.permissions.exists():
+        importlib.import_module("billing.migrations.0004_finance_group").forwards(apps, None)
+        group = Group.objects.get(name="Finance")
+    return group

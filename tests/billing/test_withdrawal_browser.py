@@ -11,13 +11,12 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from billing.models import Withdrawal
 from billing.selectors import balance_get
-from tests.billing.money_out import card_deposit
+from tests.billing.money_out import card_deposit, finance_group
 from tests.factories import PASSWORD, StaffFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,7 +56,7 @@ def test_withdrawal_requested_confirmed_approved_and_in_history(
     assert balance_get(user=customer).held == D("47.50")
 
     finance = StaffFactory(is_superuser=False)
-    finance.groups.add(Group.objects.get(name="Finance"))
+    finance.groups.add(finance_group())
     TOTP.activate(finance, SECRET)
     staff_context = chromium.new_context(base_url=live_server.url)
     staff_context.set_default_timeout(15_000)
