@@ -23,7 +23,7 @@ FINANCE_PERMISSIONS = [
 def forwards(apps, schema_editor):
     # Permissions of models created in this same migrate run do not exist yet.
     billing = apps.get_app_config("billing")
-    previous = billing.models_module
+    previous = getattr(billing, "models_module", None)
     billing.models_module = previous or True
     create_permissions(billing, apps=apps, verbosity=0)
     billing.models_module = previous
