@@ -344,10 +344,8 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("billing.context_processors
 
 # --- billing: money after the deposit (issue 12) ------------------------------------------------
 # R-WDR-3: the processing fee of a withdrawal, percent; never more than 10.
-WITHDRAWAL_FEE_PERCENT = min(
-    Decimal(env.str("WITHDRAWAL_FEE_PERCENT", default="5")), Decimal("10")
-)
-# R-WDR-5: payouts above this many USD need staff verification (empty: only flagged accounts).
+WITHDRAWAL_FEE_PERCENT = min(Decimal(env.str("WITHDRAWAL_FEE_PERCENT", default="5")), Decimal("10"))
+# R-WDR-5: payouts above this many USD (a large transaction) need staff verification.
 WITHDRAWAL_VERIFY_ABOVE = Decimal(env.str("WITHDRAWAL_VERIFY_ABOVE", default="1000"))
 # R-PRO-3: the referrer's commission on a referred customer's deposits, percent.
 AFFILIATE_COMMISSION_PERCENT = Decimal(env.str("AFFILIATE_COMMISSION_PERCENT", default="5"))
