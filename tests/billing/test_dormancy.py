@@ -171,3 +171,30 @@ def test_unverified_address_gets_no_mail_but_is_frozen(clock, django_capture_on_
     assert mail.outbox == []
     _run(base + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
     assert balance_get(user=user).frozen == D("30")
+
+
+def test_freeze_waits_until_the_notice_was_mailed(clock):
+    # R-DOR-7: a notice counts once the mail is sent; the freeze comes 14 days after that.
+    base, since = clock
+    user = _inactive(deposited="80", since=since)
+    dormancy_run(now=base + timedelta(minutes=1))  # the mail is not sent (no commit here)
+    case = DormancyCase.objects.get(user=user)
+    assert case.freeze_notice.emailed_at is None
+    dormancy_run(now=base + timedelta(days=15))
+    case.refresh_from_db()
+    assert case.state == State.NOTICED  # postponed, nothing frozen
+    assert balance_get(user=user).deposited == D("80")
+    Notice.objects.filter(pk=case.freeze_notice_id).update(emailed_at=base + timedelta(days=16))
+    dormancy_run(now=base + timedelta(days=29))
+    assert DormancyCase.objects.get(user=user).state == State.NOTICED
+    dormancy_run(now=base + timedelta(days=30, hours=1))
+    assert DormancyCase.objects.get(user=user).state == State.FROZEN
+
+
+def test_daily_task_is_registered_and_scheduled(settings):
+    from billing.tasks import dormancy_run_task
+
+    assert dormancy_run_task.name == "billing.dormancy_run"
+    beat = settings.CELERY_BEAT_SCHEDULE["billing-dormancy"]
+    assert (beat["task"], beat["schedule"]) == ("billing.dormancy_run", 86400.0)
+    assert dormancy_run_task.delay().get() == {"opened": 0, "moved": 0}
