@@ -12,3 +12,10 @@ class AccountAdapter(DefaultAccountAdapter):
             clear_login(request)
             return render(request, "accounts/not_active.html", {"account": user}, status=403)
         return super().pre_login(request, user, **kwargs)
+
+    def login(self, request, user):
+        from .services import user_activity_touch
+
+        response = super().login(request, user)
+        user_activity_touch(user=user)  # R-DOR-1: a sign-in counts as activity (issue 12)
+        return response

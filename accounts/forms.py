@@ -37,3 +37,8 @@ class SignupForm(forms.Form):
         services.user_signup_complete(
             user=user, terms=self.terms, ip_address=request.META.get("REMOTE_ADDR")
         )
+        # Issue 12 (R-PRO-3): a sign-up through a referral link is linked to its referrer.
+        from billing.services.affiliates import referral_attach
+
+        code = request.COOKIES.get("smm_ref") or request.GET.get("ref", "")
+        referral_attach(user=user, code=code, ip_address=request.META.get("REMOTE_ADDR"))

@@ -17,6 +17,8 @@ class User(AbstractUser):
     adult_confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person confirmed being 18 or older (R-ACC-1)."
     )
+    # Issue 12 (R-DOR-1): the last sign-in, deposit or order, kept by those services.
+    last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         constraints = [

@@ -18,6 +18,13 @@ def user_signup_complete(*, user, terms: Document, ip_address: str | None) -> No
         acceptance_record(user=user, document=terms, ip_address=ip_address)
 
 
+def user_activity_touch(*, user, now=None) -> None:
+    """Record a sign-in, deposit or order: what keeps an account from dormancy (R-DOR-1)."""
+    now = now or timezone.now()
+    User.objects.filter(pk=user.pk).update(last_activity_at=now)
+    user.last_activity_at = now
+
+
 def api_key_issue(*, user) -> tuple[ApiKey, str]:
     """Issue a new API key for ``user``, revoking the active one at once (R-KEY-1, R-KEY-2).
 

@@ -174,3 +174,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
 class StripeCustomerAdmin(ReadOnlyAdmin):
     list_display = ["user", "customer_id", "created_at"]
     search_fields = ["user__username", "customer_id"]
+
+
+# Issue 12: withdrawals, refunds, disputes, dormancy, affiliates.
+from . import admin_money_out  # noqa: E402, F401

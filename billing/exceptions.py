@@ -29,3 +29,23 @@ class LedgerError(ValueError):
 
     Not a ``DomainError``: no customer action causes it, so it is never shown to one.
     """
+
+
+class WithdrawalRefused(DomainError):  # noqa: N818 (the contract's names)
+    """This withdrawal or refund cannot be made."""
+
+
+class DisputeError(DomainError):
+    """The dispute cannot be handled."""
+
+
+class AffiliateRefused(DomainError):  # noqa: N818
+    """This affiliate action cannot be made."""
+
+
+class DormancyRefused(DomainError):  # noqa: N818
+    """This dormancy action cannot be made."""
+
+
+class ClosureRefused(DomainError):  # noqa: N818
+    """The account cannot be closed now."""

@@ -59,7 +59,7 @@ class AddFundsForm(forms.Form):
 class HistoryFilterForm(forms.Form):
     source = forms.ChoiceField(
         required=False,
-        choices=[("", "All sources"), *((k.value, k.label) for k in Account.CUSTOMER_KINDS)],
+        choices=[("", "All sources"), *((k.value, k.label) for k in Account.ALL_CUSTOMER_KINDS)],
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     reason = forms.ChoiceField(

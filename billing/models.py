@@ -37,12 +37,34 @@ class AccountKind(models.TextChoices):
     PROMOTIONS_EXPENSE = "promotions_expense", "Promotions expense"
     FORFEITURES = "forfeitures", "Forfeitures"
     ADJUSTMENTS = "adjustments", "Staff adjustments"
+    # Issue 12 (money after the deposit). A customer's further accounts, created when first
+    # needed, with the same cached balance and CHECK as the three above.
+    PAYOUT_HOLD = "payout_hold", "Pending payout"  # R-WDR-3: held until paid or canceled
+    AFFILIATE = "affiliate", "Affiliate balance"  # R-PRO-3
+    DORMANT = "dormant", "Frozen (dormant) funds"  # R-DOR-2
+    # The panel's further accounts.
+    WITHDRAWAL_FEES = "withdrawal_fees", "Withdrawal fees"  # R-WDR-3 (income)
+    AFFILIATE_EXPENSE = "affiliate_expense", "Affiliate commissions"  # R-PRO-3 (expense)
+
+
+_CUSTOMER_KIND_VALUES = [
+    "deposited",
+    "promotional",
+    "owed",
+    "payout_hold",
+    "affiliate",
+    "dormant",
+]
 
 
 class Account(models.Model):
     Kind = AccountKind
 
+    # Created for every customer on first use of the ledger.
     CUSTOMER_KINDS = (Kind.DEPOSITED, Kind.PROMOTIONAL, Kind.OWED)
+    # A customer's accounts created only when a withdrawal, commission or freeze needs them.
+    EXTRA_CUSTOMER_KINDS = (Kind.PAYOUT_HOLD, Kind.AFFILIATE, Kind.DORMANT)
+    ALL_CUSTOMER_KINDS = CUSTOMER_KINDS + EXTRA_CUSTOMER_KINDS
     # Accounts whose balance grows with debits (assets, expenses); the rest grow with credits.
     DEBIT_NORMAL = (
         Kind.OWED,
@@ -51,6 +73,7 @@ class Account(models.Model):
         Kind.PROCESSOR_FEES,
         Kind.PROMOTIONS_EXPENSE,
         Kind.ADJUSTMENTS,
+        Kind.AFFILIATE_EXPENSE,
     )
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -71,7 +94,10 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["id"]
-        permissions = [("adjust_balance", "Can grant credit and adjust customer balances")]
+        permissions = [
+            ("adjust_balance", "Can grant credit and adjust customer balances"),
+            ("restore_dormant", "Can restore frozen or forfeited dormant funds (goodwill)"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=AccountKind.values), name="billing_account_kind_valid"
@@ -82,12 +108,12 @@ class Account(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["deposited", "promotional", "owed"])
+                    Q(kind__in=_CUSTOMER_KIND_VALUES)
                     & Q(user__isnull=False)
                     & Q(balance__isnull=False)
                 )
                 | (
-                    ~Q(kind__in=["deposited", "promotional", "owed"])
+                    ~Q(kind__in=_CUSTOMER_KIND_VALUES)
                     & Q(user__isnull=True)
                     & Q(balance__isnull=True)
                 ),
@@ -125,6 +151,18 @@ class TransactionReason(models.TextChoices):
     SPEND = "spend", "Order charge"
     RETURN = "return", "Return"
     ADJUSTMENT = "adjustment", "Staff adjustment"
+    # Issue 12.
+    WITHDRAWAL = "withdrawal", "Withdrawal requested"
+    WITHDRAWAL_UNDO = "withdrawal_undo", "Withdrawal canceled"
+    PAYOUT = "payout", "Paid out to card"
+    REFUND = "refund", "Refund"
+    CHARGEBACK = "chargeback", "Chargeback"
+    FREEZE = "freeze", "Dormancy freeze"
+    FORFEIT = "forfeit", "Forfeited"
+    RESTORE = "restore", "Restored"
+    COMMISSION = "commission", "Affiliate commission"
+    CLAWBACK = "clawback", "Commission clawback"
+    TRANSFER = "transfer", "Affiliate transfer"
 
 
 class RefKind(models.TextChoices):
@@ -132,6 +170,12 @@ class RefKind(models.TextChoices):
     DEPOSIT = "deposit", "Payment"
     PROMO_CODE = "promo_code", "Promo code"
     STAFF = "staff", "Staff action"
+    # Issue 12.
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+    DISPUTE = "dispute", "Dispute"
+    DORMANCY = "dormancy", "Dormancy"
+    COMMISSION = "commission", "Commission"
+    ACCOUNT = "account", "Account"
 
 
 class Transaction(models.Model):
@@ -311,6 +355,9 @@ class Deposit(models.Model):
     failure_message = models.CharField(max_length=255, blank=True)
     stripe_setup_intent = models.CharField(max_length=255, blank=True)
     stripe_payment_intent = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    card_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="The card's fingerprint at Stripe (R-PRO-3)."
+    )
     transaction = models.OneToOneField(
         Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
     )
@@ -391,3 +438,373 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+# --- Issue 12: money after the deposit ---------------------------------------------------------
+# Withdrawals and refunds to a payment method (R-WDR-*), disputes (R-PAY-4), affiliates
+# (R-PRO-3), dormancy (R-DOR-*). Every state machine: TRANSITIONS as data, one transition
+# service (``billing.services.states``) and a history row per move.
+
+
+class Withdrawal(models.Model):
+    """Money going back to the customer's card: a withdrawal the customer asks for (R-WDR-3) or
+    a refund staff offer (R-WDR-1/2). Confirmed, its payout sits in the customer's Pending
+    payout account until Stripe refunds it to the original payments or it is canceled."""
+
+    class Kind(models.TextChoices):
+        WITHDRAWAL = "withdrawal", "Withdrawal"
+        REFUND = "refund", "Refund to card"
+
+    class Status(models.TextChoices):
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting your confirmation"
+        PENDING = "pending", "Pending"
+        PAYING = "paying", "Being paid"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed (returned to balance)"
+        CANCELED = "canceled", "Canceled"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS = {
+        Status.AWAITING_CONFIRMATION: {Status.PENDING, Status.CANCELED, Status.REJECTED},
+        Status.PENDING: {Status.PAYING, Status.CANCELED, Status.REJECTED},
+        Status.PAYING: {Status.PAID, Status.FAILED},
+        Status.PAID: set(),
+        Status.FAILED: set(),
+        Status.CANCELED: set(),
+        Status.REJECTED: set(),
+    }
+    # Money is held (or about to be paid) in these.
+    HELD = (Status.PENDING, Status.PAYING)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.WITHDRAWAL)
+    status = models.CharField(max_length=24, choices=Status.choices)
+    deposited = MoneyField(help_text="Unused Deposited Funds when the figure was made.")
+    fee_percent = MoneyField(default=Decimal("0"), help_text="Processing fee, percent.")
+    fee = MoneyField(default=Decimal("0"), help_text="Processing fee kept by the panel.")
+    deposit_fees = MoneyField(
+        default=Decimal("0"), help_text="The processor's non-refundable deposit fees withheld."
+    )
+    promo_deducted = MoneyField(
+        default=Decimal("0"), help_text="Promotional Credit granted and not yet deducted (R-WDR-2)."
+    )
+    amount = MoneyField(help_text="What goes back to the card.")
+    paid_amount = MoneyField(default=Decimal("0"))
+    requires_verification = models.BooleanField(default=False)  # R-WDR-5
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The ticket the refund was asked in (R-WDR-1)."
+    )
+    failure_message = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("approve_withdrawal", "Can approve, pay or reject withdrawals and refunds"),
+            ("verify_withdrawal", "Can require or give verification before a payout"),
+            ("offer_refund", "Can offer a refund to a payment method"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "awaiting_confirmation",
+                        "pending",
+                        "paying",
+                        "paid",
+                        "failed",
+                        "canceled",
+                        "rejected",
+                    ]
+                ),
+                name="billing_withdrawal_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["withdrawal", "refund"]), name="billing_withdrawal_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_withdrawal_amount_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0)
+                & Q(deposit_fees__gte=0)
+                & Q(promo_deducted__gte=0)
+                & Q(paid_amount__gte=0)
+                & Q(paid_amount__lte=models.F("amount"))
+                & Q(fee_percent__gte=0)
+                & Q(fee_percent__lte=10),
+                name="billing_withdrawal_parts_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    amount__lte=models.F("deposited")
+                    - models.F("fee")
+                    - models.F("deposit_fees")
+                    - models.F("promo_deducted")
+                ),
+                name="billing_withdrawal_figure_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} #{self.pk} ({self.amount} USD, {self.get_status_display()})"
+        )
+
+    @property
+    def held(self) -> Decimal:
+        """What sits in Pending payout for it: the payout and the deposit fees withheld."""
+        return self.amount + self.deposit_fees
+
+    @property
+    def awaits_verification(self) -> bool:
+        return self.requires_verification and self.verified_at is None
+
+
+class WithdrawalEvent(models.Model):
+    withdrawal = models.ForeignKey(Withdrawal, on_delete=models.CASCADE, related_name="events")
+    old_status = models.CharField(max_length=24, blank=True)
+    new_status = models.CharField(max_length=24)
+    cause = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.old_status or '-'} -> {self.new_status} ({self.cause})"
+
+
+class WithdrawalRefund(models.Model):
+    """One Stripe Refund of a withdrawal's payout on one original PaymentIntent."""
+
+    withdrawal = models.ForeignKey(Withdrawal, on_delete=models.PROTECT, related_name="refunds")
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField()
+    succeeded = models.BooleanField(default=False)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_wrefund_amount_gt_0"),
+            models.UniqueConstraint(
+                fields=["withdrawal", "deposit"], name="billing_wrefund_one_per_deposit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of deposit #{self.deposit_id}"
+
+
+class CustomerFlag(models.Model):
+    """Staff's standing instruction for one customer: verify before any payout (R-WDR-5)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_flag"
+    )
+    verification_required = models.BooleanField(default=False)
+    note = models.CharField(max_length=255, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: verification {'required' if self.verification_required else 'off'}"
+
+
+class Dispute(models.Model):
+    """A Stripe dispute (chargeback) of a deposit (R-PAY-4), handled once per dispute id."""
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    deposit = models.ForeignKey(
+        Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes"
+    )
+    amount = MoneyField()
+    reason = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=32, default="needs_response")
+    forfeited = MoneyField(default=Decimal("0"))
+    promo_canceled = MoneyField(default=Decimal("0"))
+    owed = MoneyField(default=Decimal("0"))
+    transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} ({self.status})"
+
+
+class AffiliateLink(models.Model):
+    """A customer's referral code (R-PRO-3): ``/r/<code>/``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="affiliate_link"
+    )
+    code = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Referral(models.Model):
+    """A sign-up that came through a referral link, linked to its referrer (R-PRO-3)."""
+
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals"
+    )
+    referred = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referred_by"
+    )
+    signup_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(referrer=models.F("referred")), name="billing_referral_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referred} referred by {self.referrer}"
+
+
+class Commission(models.Model):
+    """The referrer's commission on one deposit of a referred customer (R-PRO-3)."""
+
+    class Status(models.TextChoices):
+        CREDITED = "credited", "Credited"
+        REFUSED = "refused", "Refused (self-referral)"
+        CLAWED_BACK = "clawed_back", "Clawed back"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="commissions")
+    deposit = models.OneToOneField(Deposit, on_delete=models.PROTECT, related_name="commission")
+    amount = MoneyField()
+    clawed_back = MoneyField(default=Decimal("0"))
+    status = models.CharField(max_length=16, choices=Status.choices)
+    refusal_reason = models.CharField(max_length=255, blank=True)
+    transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    clawback_transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="billing_commission_gte_0"),
+            models.CheckConstraint(
+                condition=Q(status__in=["credited", "refused", "clawed_back"]),
+                name="billing_commission_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Commission {self.amount} on deposit #{self.deposit_id}"
+
+
+class DormancyCase(models.Model):
+    """One spell of inactivity of one account (R-DOR-1..7), a due row for the daily task.
+
+    Opened with the notice 14 days before the freeze; ``next_due_at`` is when the task must
+    look at it again (freeze, the forfeiture notice, the forfeiture), claimed with SKIP LOCKED.
+    """
+
+    class State(models.TextChoices):
+        NOTICED = "noticed", "Freeze notice sent"
+        FROZEN = "frozen", "Frozen"
+        FORFEITED = "forfeited", "Forfeited"
+        RESTORED = "restored", "Restored"
+        LAPSED = "lapsed", "Active again before the freeze"
+
+    TRANSITIONS = {
+        State.NOTICED: {State.FROZEN, State.LAPSED},
+        State.FROZEN: {State.FORFEITED, State.RESTORED},
+        State.FORFEITED: {State.RESTORED},
+        State.RESTORED: set(),
+        State.LAPSED: set(),
+    }
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dormancy_cases"
+    )
+    activity_at = models.DateTimeField(help_text="The last activity this spell started after.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NOTICED)
+    freeze_notice = models.ForeignKey(
+        "accounts.Notice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    freeze_at = models.DateTimeField()
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    frozen_deposited = MoneyField(default=Decimal("0"))
+    promo_forfeited = MoneyField(default=Decimal("0"))
+    forfeit_at = models.DateTimeField(null=True, blank=True)
+    forfeit_notice = models.ForeignKey(
+        "accounts.Notice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    forfeited_at = models.DateTimeField(null=True, blank=True)
+    forfeited = MoneyField(default=Decimal("0"))
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["next_due_at"], name="billing_dormancy_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "activity_at"], name="billing_dormancy_once_per_spell"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["noticed", "frozen", "forfeited", "restored", "lapsed"]),
+                name="billing_dormancy_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dormancy of {self.user} ({self.get_state_display()})"
+
+
+class DormancyEvent(models.Model):
+    case = models.ForeignKey(DormancyCase, on_delete=models.CASCADE, related_name="events")
+    old_state = models.CharField(max_length=16, blank=True)
+    new_state = models.CharField(max_length=16)
+    cause = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.old_state or '-'} -> {self.new_state} ({self.cause})"

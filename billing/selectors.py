@@ -35,6 +35,9 @@ class BalanceSummary:
     deposited: Decimal = ZERO
     promotional: Decimal = ZERO
     owed: Decimal = ZERO
+    held: Decimal = ZERO  # Pending payout (R-WDR-3), not spendable
+    affiliate: Decimal = ZERO  # R-PRO-3
+    frozen: Decimal = ZERO  # R-DOR-2
 
     @property
     def total(self) -> Decimal:
@@ -54,6 +57,9 @@ def balance_get(*, user) -> BalanceSummary:
         deposited=balances.get(Kind.DEPOSITED, ZERO),
         promotional=balances.get(Kind.PROMOTIONAL, ZERO),
         owed=balances.get(Kind.OWED, ZERO),
+        held=balances.get(Kind.PAYOUT_HOLD, ZERO),
+        affiliate=balances.get(Kind.AFFILIATE, ZERO),
+        frozen=balances.get(Kind.DORMANT, ZERO),
     )
 
 
@@ -98,6 +104,8 @@ def history_for_user(
         return Transaction.objects.none()
 
     def change(kind: str):
+        if kind not in accounts:  # an account not made yet (a payout hold) moved nothing
+            return Value(ZERO, output_field=_MONEY)
         total = (
             Entry.objects.filter(transaction=OuterRef("pk"), account_id=accounts[kind])
             .values("transaction")
@@ -120,6 +128,7 @@ def history_for_user(
             deposited=change(Kind.DEPOSITED),
             promotional=change(Kind.PROMOTIONAL),
             owed=-change(Kind.OWED),
+            held=change(Kind.PAYOUT_HOLD),
             deposited_after=after(Kind.DEPOSITED),
             promotional_after=after(Kind.PROMOTIONAL),
             owed_after=after(Kind.OWED),
@@ -216,3 +225,174 @@ def ledger_verify() -> LedgerReport:
         accounts=checked,
         problems=problems,
     )
+
+
+# --- Issue 12: figures of money going out -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayoutFigure:
+    """What a withdrawal (R-WDR-3) or a refund to a card (R-WDR-2) would pay, and why."""
+
+    kind: str
+    deposited: Decimal  # unused Deposited Funds
+    fee_percent: Decimal
+    fee: Decimal  # processing fee (withdrawals)
+    deposit_fees: Decimal  # the processor's non-refundable deposit fees not yet returned
+    promo_deducted: Decimal  # Promotional Credit granted and not yet deducted (refunds)
+    refundable: Decimal  # what the original card payments can still take back
+    amount: Decimal  # the figure: never below zero, whole cents
+
+    @property
+    def leftover(self) -> Decimal:
+        """What stays in Deposited Funds (cents the card payments cannot take back)."""
+        return self.deposited - self.fee - self.deposit_fees - self.promo_deducted - self.amount
+
+    @property
+    def taken(self) -> Decimal:
+        """What leaves Deposited Funds when it is confirmed."""
+        return self.deposited - self.leftover
+
+
+def _cents_down(amount: Decimal) -> Decimal:
+    from decimal import ROUND_DOWN
+
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def payout_figure_compute(
+    *,
+    kind: str,
+    deposited: Decimal,
+    fee_percent: Decimal,
+    deposit_fees: Decimal,
+    promo_granted: Decimal,
+    refundable: Decimal,
+) -> PayoutFigure:
+    """Pure arithmetic of R-WDR-2 / R-WDR-3 (figures to the cent, never below zero).
+
+    Withdrawal: unused Deposited Funds - processing fee (``fee_percent`` of them) - unreturned
+    deposit fees. Refund to a card: unused Deposited Funds - unreturned deposit fees - all
+    Promotional Credit granted and not yet deducted. Never Promotional Credit itself
+    (R-PRO-2), never below zero, and never more than the card payments can take back."""
+    from .money import quantize
+
+    fee = ZERO
+    promo = ZERO
+    if kind == "withdrawal":
+        fee = quantize(deposited * fee_percent / 100)
+    else:
+        fee_percent = ZERO
+        promo = max(min(promo_granted, deposited - deposit_fees), ZERO)
+    fees = max(min(deposit_fees, deposited - fee), ZERO)
+    net = deposited - fee - fees - promo
+    amount = max(_cents_down(min(net, refundable)), ZERO)
+    if amount == 0:
+        fee = fees = promo = ZERO  # nothing is taken when nothing is paid
+    return PayoutFigure(
+        kind=kind,
+        deposited=deposited,
+        fee_percent=fee_percent,
+        fee=fee,
+        deposit_fees=fees,
+        promo_deducted=promo,
+        refundable=refundable,
+        amount=amount,
+    )
+
+
+def deposit_fees_unreturned(*, user) -> Decimal:
+    """The processor's fees on the customer's deposits (R-PAY-3) not yet withheld by a
+    withdrawal or refund that holds or paid its money."""
+    from .models import Withdrawal
+
+    fees = Deposit.objects.filter(user=user, status=Deposit.Status.CREDITED).aggregate(
+        total=Coalesce(Sum("fee"), Value(ZERO), output_field=_MONEY)
+    )["total"]
+    withheld = Withdrawal.objects.filter(
+        user=user, status__in=[*Withdrawal.HELD, Withdrawal.Status.PAID]
+    ).aggregate(total=Coalesce(Sum("deposit_fees"), Value(ZERO), output_field=_MONEY))["total"]
+    return max(fees - withheld, ZERO)
+
+
+def promo_granted_undeducted(*, user) -> Decimal:
+    """All Promotional Credit ever granted to the customer, less what earlier refunds to a
+    card already deducted (R-WDR-2)."""
+    from .models import Withdrawal
+
+    granted = Entry.objects.filter(
+        account__user=user,
+        account__kind=Kind.PROMOTIONAL,
+        amount__gt=0,
+        transaction__reason__in=[TransactionReason.PROMO_GRANT, TransactionReason.PROMO_BONUS],
+    ).aggregate(total=Coalesce(Sum("amount"), Value(ZERO), output_field=_MONEY))["total"]
+    deducted = Withdrawal.objects.filter(
+        user=user, status__in=[*Withdrawal.HELD, Withdrawal.Status.PAID]
+    ).aggregate(total=Coalesce(Sum("promo_deducted"), Value(ZERO), output_field=_MONEY))["total"]
+    return max(granted - deducted, ZERO)
+
+
+def refundable_deposits(*, user) -> list[tuple[Deposit, Decimal]]:
+    """The customer's card payments that can still be refunded, oldest first, each with what
+    is left of it (not refunded, not disputed)."""
+    from .models import WithdrawalRefund
+
+    deposits = (
+        Deposit.objects.filter(
+            user=user,
+            method=Deposit.Method.STRIPE,
+            status=Deposit.Status.CREDITED,
+            stripe_payment_intent__isnull=False,
+        )
+        .exclude(disputes__isnull=False)
+        .order_by("credited_at", "pk")
+    )
+    refunded = dict(
+        WithdrawalRefund.objects.filter(deposit__user=user, succeeded=True)
+        .values("deposit")
+        .annotate(total=Sum("amount"))
+        .values_list("deposit", "total")
+    )
+    left = [(deposit, deposit.amount - refunded.get(deposit.pk, ZERO)) for deposit in deposits]
+    return [(deposit, amount) for deposit, amount in left if amount > 0]
+
+
+def refundable_total(*, user) -> Decimal:
+    """What the card payments can still take back, less what withdrawals already hold."""
+    from .models import Withdrawal
+
+    left = sum((amount for _, amount in refundable_deposits(user=user)), ZERO)
+    reserved = Withdrawal.objects.filter(user=user, status__in=Withdrawal.HELD).aggregate(
+        total=Coalesce(Sum(F("amount") - F("paid_amount")), Value(ZERO), output_field=_MONEY)
+    )["total"]
+    return max(left - reserved, ZERO)
+
+
+def payout_figure(*, user, kind: str = "withdrawal", deposited: Decimal | None = None):
+    """The figure a customer would get now (R-WDR-2, R-WDR-3); read under the account locks
+    by the services, without them by the request page."""
+    from django.conf import settings
+
+    if deposited is None:
+        deposited = balance_get(user=user).deposited
+    return payout_figure_compute(
+        kind=kind,
+        deposited=deposited,
+        fee_percent=min(settings.WITHDRAWAL_FEE_PERCENT, Decimal("10")),  # R-WDR-3: at most 10 %
+        deposit_fees=deposit_fees_unreturned(user=user),
+        promo_granted=promo_granted_undeducted(user=user) if kind == "refund" else ZERO,
+        refundable=refundable_total(user=user),
+    )
+
+
+def withdrawals_for_user(*, user):
+    from .models import Withdrawal
+
+    return Withdrawal.objects.filter(user=user).order_by("-pk")
+
+
+def withdrawal_get_for_user(*, user, withdrawal_id: int):
+    """The customer's withdrawal or refund; ``Withdrawal.DoesNotExist`` for anyone else's."""
+    from .models import Withdrawal
+
+    return Withdrawal.objects.get(pk=withdrawal_id, user=user)

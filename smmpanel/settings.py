@@ -343,6 +343,23 @@ if LEDGER_TRUNCATE_ALLOWED and USES_POSTGRES:
     _db_options["options"] = f"{_db_options.get('options', '')} -c smmpanel.ledger_truncate=allow"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("billing.context_processors.balance")
 
+# --- billing: money after the deposit (issue 12) ------------------------------------------------
+# R-WDR-3: the processing fee of a withdrawal, percent; never more than 10.
+WITHDRAWAL_FEE_PERCENT = min(Decimal(env.str("WITHDRAWAL_FEE_PERCENT", default="5")), Decimal("10"))
+# R-WDR-5: payouts above this many USD (a large transaction) need staff verification.
+WITHDRAWAL_VERIFY_ABOVE = Decimal(env.str("WITHDRAWAL_VERIFY_ABOVE", default="1000"))
+# R-PRO-3: the referrer's commission on a referred customer's deposits, percent.
+AFFILIATE_COMMISSION_PERCENT = Decimal(env.str("AFFILIATE_COMMISSION_PERCENT", default="5"))
+AFFILIATE_COOKIE_DAYS = env.int("AFFILIATE_COOKIE_DAYS", default=30)
+# R-DOR-1..5
+DORMANCY_INACTIVE_MONTHS = env.int("DORMANCY_INACTIVE_MONTHS", default=12)
+DORMANCY_NOTICE_DAYS = env.int("DORMANCY_NOTICE_DAYS", default=14)
+DORMANCY_LARGE_BALANCE = Decimal(env.str("DORMANCY_LARGE_BALANCE", default="1000"))
+DORMANCY_SMALL_FORFEIT_MONTHS = env.int("DORMANCY_SMALL_FORFEIT_MONTHS", default=6)
+DORMANCY_LARGE_RESTORE_MONTHS = env.int("DORMANCY_LARGE_RESTORE_MONTHS", default=18)
+DORMANCY_BATCH = env.int("DORMANCY_BATCH", default=200)
+CELERY_BEAT_SCHEDULE["billing-dormancy"] = {"task": "billing.dormancy_run", "schedule": 86400.0}
+
 # --- orders ----------------------------------------------------------------------------------
 # The relay (orders/services/relay.py): retries per provider route, then the next route.
 ORDERS_RELAY_RETRIES = env.int("ORDERS_RELAY_RETRIES", default=5)

@@ -44,3 +44,6 @@ __all__ = [
     "stripe_customer_get_or_create",
     "stripe_event_handle",
 ]
+
+# Issue 12: money after the deposit (import the modules directly:
+# billing.services.withdrawals, .disputes, .affiliates, .dormancy, .closure).

@@ -18,7 +18,14 @@ from billing.ledger import Spend, Split, split_spend
 from billing.models import Account, Entry, Transaction, TransactionReason
 from billing.money import ZERO
 
-from .ledger import _customer_accounts_locked, _money, _move_balance, _system_account
+from .ledger import (
+    _activity_touch,
+    _customer_accounts_locked,
+    _money,
+    _move_balance,
+    _system_account,
+    _withdrawals_yield_to_spend,
+)
 
 Kind = Account.Kind
 
@@ -43,6 +50,8 @@ def funds_spend_many(*, user, charges: Sequence[Charge], ref_kind: str) -> list[
         promotional, deposited = accounts[Kind.PROMOTIONAL], accounts[Kind.DEPOSITED]
         if accounts[Kind.OWED].balance > 0:
             return [None] * len(charges)
+        _withdrawals_yield_to_spend(user=user, accounts=accounts, amounts=amounts)  # R-WDR-4
+        _activity_touch(user)  # R-DOR-1
         promo_left, deposit_left = promotional.balance, deposited.balance
         plans: list[tuple[Charge, Decimal, Decimal, Decimal, Decimal, Decimal] | None] = []
         for charge, amount in zip(charges, amounts, strict=True):

@@ -23,6 +23,7 @@ from billing.exceptions import DepositRefused, PaymentFailed
 from billing.models import Account, Deposit, RefKind, StripeCustomer, StripeEvent, Transaction
 from billing.money import ZERO, quantize
 
+from .affiliates import commission_credit
 from .ledger import deposit_credit, promo_credit_grant
 from .promos import promo_code_check, promo_redeem
 
@@ -187,7 +188,7 @@ def _intent_paid(intent_id: str) -> tuple[dict, Decimal, Decimal]:
     intent = (
         stripe_api.client()
         .v1.payment_intents.retrieve(
-            intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+            intent_id, params={"expand": ["latest_charge.balance_transaction", "payment_method"]}
         )
         .to_dict()
     )
@@ -245,6 +246,9 @@ def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
         )
         deposit.amount = amount
         deposit.fee = fee
+        method = intent.get("payment_method")
+        if isinstance(method, dict):  # R-PRO-3: the card, to refuse self-referrals
+            deposit.card_fingerprint = ((method.get("card") or {}).get("fingerprint") or "")[:64]
         deposit.status = Status.CREDITED
         deposit.transaction = txn
         deposit.stripe_payment_intent = intent_id
@@ -252,6 +256,7 @@ def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
         deposit.credited_at = timezone.now()
         promo_redeem(deposit=deposit)
         deposit.save()
+        commission_credit(deposit=deposit)  # R-PRO-3
     return f"deposit {deposit.pk} credited"
 
 
@@ -264,10 +269,18 @@ def _deposit_payment_failed(*, event: dict, intent: dict, deposit_id: str) -> st
     return f"deposit {deposit_id} failed"
 
 
-def stripe_event_handle(*, event: dict) -> str:
+def stripe_event_handle(*, event: dict) -> str:  # noqa: PLR0911 (one answer per event kind)
     """Act on one webhook event whose signature was verified; safe to receive any number
     of times, concurrently (R-PAY-2). Returns what was done, for the log."""
     intent = event.get("data", {}).get("object", {})
+    if intent.get("object") == "dispute":  # R-PAY-4
+        from .disputes import dispute_close, dispute_open
+
+        if event["type"] == "charge.dispute.created":
+            return dispute_open(event=event, record=_event_record)
+        if event["type"] == "charge.dispute.closed":
+            return dispute_close(event=event, record=_event_record)
+        return "ignored"
     if intent.get("object") != "payment_intent":
         return "ignored"
     deposit_id = (intent.get("metadata") or {}).get("deposit_id", "")
@@ -303,6 +316,7 @@ def deposit_manual_create(*, user, amount: Decimal, memo: str, actor=None) -> De
         deposit.transaction = txn
         deposit.credited_at = timezone.now()
         deposit.save(update_fields=["status", "transaction", "credited_at", "updated_at"])
+        commission_credit(deposit=deposit)  # R-PRO-3
     return deposit
 
 

@@ -36,15 +36,20 @@ def _money(amount: Decimal, *, what: str = "amount", allow_zero: bool = False) -
     return quantize(amount)
 
 
-def _customer_accounts_locked(user) -> dict[str, Account]:
-    """The customer's accounts, created on first use, locked in id order."""
+def _customer_accounts_locked(user, extra: tuple[str, ...] = ()) -> dict[str, Account]:
+    """The customer's accounts, created on first use, locked in id order.
+
+    Every account the customer has is locked (the three of every customer and any of
+    ``Account.EXTRA_CUSTOMER_KINDS`` made before); ``extra`` names further kinds to create
+    now (a payout hold, an affiliate balance, frozen funds)."""
     locked = Account.objects.select_for_update(no_key=True).filter(user=user).order_by("pk")
     accounts = {account.kind: account for account in locked}
-    if len(accounts) < len(Account.CUSTOMER_KINDS):
+    wanted = (*Account.CUSTOMER_KINDS, *extra)
+    if any(kind not in accounts for kind in wanted):
         Account.objects.bulk_create(
             [
                 Account(user=user, kind=kind, balance=ZERO)
-                for kind in Account.CUSTOMER_KINDS
+                for kind in wanted
                 if kind not in accounts
             ],
             ignore_conflicts=True,
@@ -161,6 +166,7 @@ def deposit_credit(
             return existing
         owed = accounts[Kind.OWED]
         pay_off = min(owed.balance, amount)
+        _activity_touch(user)  # R-DOR-1: a deposit counts as activity
         received = _system_account(Kind.BANK if manual else Kind.PROCESSOR_CLEARING)
         return _post(
             user=user,
@@ -241,9 +247,11 @@ def funds_spend(
         deposited = accounts[Kind.DEPOSITED]
         if accounts[Kind.OWED].balance > 0:
             raise InsufficientFunds(required=amount, available=ZERO)
+        _withdrawals_yield_to_spend(user=user, accounts=accounts, amounts=[amount])  # R-WDR-4
         available = promotional.balance + deposited.balance
         if available < amount:
             raise InsufficientFunds(required=amount, available=available)
+        _activity_touch(user)  # R-DOR-1: an order counts as activity
         split = split_spend(
             amount=amount,
             available=Split(promotional=promotional.balance, deposited=deposited.balance),
@@ -263,6 +271,40 @@ def funds_spend(
             ],
         )
         return Spend(split=split, transaction=txn)
+
+
+def _withdrawals_yield_to_spend(*, user, accounts: dict[str, Account], amounts) -> None:
+    """R-WDR-4: spending that is paid from Deposited Funds cancels the pending withdrawals.
+
+    Called under the customer's account locks by every spend path (``funds_spend`` and the
+    bulk spend of Mass Order), before the split is decided: when the spends, taken from
+    Promotional Credit first, need Deposited Funds and a withdrawal holds some, its hold goes
+    back to Deposited Funds (its processing fee is kept) and the spends go on from there."""
+    hold = accounts.get(Kind.PAYOUT_HOLD)
+    if hold is None or hold.balance <= 0:
+        return
+    promo_left = accounts[Kind.PROMOTIONAL].balance
+    needs_deposited = False
+    for amount in amounts:
+        split = split_spend(
+            amount=amount,
+            available=Split(promotional=promo_left, deposited=amount),
+            promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
+        )
+        promo_left -= split.promotional
+        if split.deposited > 0:
+            needs_deposited = True
+            break
+    if needs_deposited:
+        from .withdrawals import withdrawals_cancel_for_spend
+
+        withdrawals_cancel_for_spend(user=user, accounts=accounts)
+
+
+def _activity_touch(user) -> None:
+    from accounts.services import user_activity_touch
+
+    user_activity_touch(user=user)
 
 
 def _unreturned(*, user, ref_kind: str, ref_id: str) -> Split:

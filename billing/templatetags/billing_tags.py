@@ -38,7 +38,12 @@ def ref_url(ref_kind: str, ref_id: str) -> str:
 
 @register.inclusion_tag("billing/includes/ref_link.html")
 def ledger_ref(txn):
-    label = {RefKind.DEPOSIT: "Payment", RefKind.ORDER: "Order"}.get(txn.ref_kind, "")
+    label = {
+        RefKind.DEPOSIT: "Payment",
+        RefKind.ORDER: "Order",
+        RefKind.WITHDRAWAL: "Withdrawal",  # issue 12
+        RefKind.DISPUTE: "Dispute",
+    }.get(txn.ref_kind, "")
     return {
         "url": ref_url(txn.ref_kind, txn.ref_id),
         "label": f"{label} #{txn.ref_id}" if label and txn.ref_id else txn.get_ref_kind_display(),

@@ -150,7 +150,10 @@ def test_declined_card_fails_the_deposit_and_credits_nothing(
     assert deposit.failure_message == "Your card was declined."
 
     intent = requests.get(
-        f"{localstripe}/v1/payment_intents", auth=("sk_test_panel", ""), timeout=10
+        f"{localstripe}/v1/payment_intents",
+        params={"limit": 10000},  # every intent of the session, not the first page
+        auth=("sk_test_panel", ""),
+        timeout=10,
     ).json()["data"]
     failed = [pi for pi in intent if pi["metadata"].get("deposit_id") == str(deposit.pk)]
     payload = stripe_event(localstripe, failed[0]["id"], "payment_intent.payment_failed")

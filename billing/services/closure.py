@@ -1,0 +1,52 @@
+"""A customer closes their own account (R-ACC-6).
+
+Pending withdrawals are offered first (the page) and go on being paid after the closure;
+Promotional Credit is forfeited (R-PRO-2); sign-in and the API key stop (status closed,
+the key revoked); everything else is kept as R-PRV-1 requires."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.exceptions import ClosureRefused
+from billing.models import Account, RefKind, TransactionReason, Withdrawal
+
+from .ledger import _customer_accounts_locked, _post, _system_account
+from .states import withdrawal_transition
+
+Kind = Account.Kind
+
+
+def account_close(*, user, confirmation: str) -> None:
+    """Close ``user``'s account; ``confirmation`` must be their username."""
+    from accounts.services import account_terminate, api_key_revoke
+
+    if confirmation.strip() != user.username:
+        raise ClosureRefused("Type your username exactly to confirm.")
+    if user.status != user.Status.ACTIVE:
+        raise ClosureRefused("This account is not active.")
+    with transaction.atomic():
+        accounts = _customer_accounts_locked(user)
+        promotional = accounts[Kind.PROMOTIONAL].balance
+        if promotional:
+            _post(
+                user=user,
+                reason=TransactionReason.FORFEIT,
+                memo=f"Promotional Credit ${promotional.quantize(Decimal('0.01'))} forfeited "
+                "on closing the account",
+                ref_kind=RefKind.ACCOUNT,
+                ref_id=user.pk,
+                idempotency_key=f"closure:{user.pk}:promotional",
+                legs=[
+                    (accounts[Kind.PROMOTIONAL], -promotional),
+                    (_system_account(Kind.FORFEITURES), promotional),
+                ],
+            )
+        for offer in Withdrawal.objects.select_for_update().filter(
+            user=user, status=Withdrawal.Status.AWAITING_CONFIRMATION
+        ):
+            withdrawal_transition(withdrawal=offer, new=Withdrawal.Status.CANCELED, cause="closure")
+        api_key_revoke(user=user)
+        account_terminate(user=user, reason="Closed by the customer (R-ACC-6)", actor=user)

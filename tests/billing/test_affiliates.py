@@ -1,0 +1,184 @@
+"""The affiliate program (R-PRO-3): referral link, sign-up linked to its referrer, commission
+on the referred customer's card deposits (localstripe), self-referrals refused, clawback."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from billing.exceptions import AffiliateRefused
+from billing.models import Commission, Referral
+from billing.selectors import balance_get
+from billing.services import funds_spend
+from billing.services.affiliates import (
+    affiliate_link_get_or_create,
+    affiliate_transfer,
+    referral_attach,
+    referral_self_reason,
+)
+from legal.models import Acceptance, Document
+from legal.selectors import document_current
+from tests.billing.money_out import card_deposit, dispute_event, signed_event
+from tests.factories import UserFactory
+
+D = Decimal
+pytestmark = [pytest.mark.usefixtures("terms", "stripe_settings")]
+
+SIGNUP = {
+    "email": "friend@example.com",
+    "username": "friend",
+    "password1": "a-long-pass-phrase-7",
+    "password2": "a-long-pass-phrase-7",
+    "is_adult": "on",
+    "accept_terms": "on",
+}
+
+
+def _signup_through_link(client, code: str, ip: str):
+    response = client.get(reverse("billing:referral", args=[code]))
+    assert response.status_code == 302
+    assert response.url == reverse("account_signup")
+    response = client.post("/accounts/signup/", SIGNUP, REMOTE_ADDR=ip)
+    assert response.status_code == 302
+    return get_user_model().objects.get(username="friend")
+
+
+def _referrer(ip: str = "198.51.100.7"):
+    """A customer who signed up (accepted the Terms) from ``ip``."""
+    referrer = UserFactory()
+    Acceptance.objects.create(
+        user=referrer,
+        document=document_current(kind=Document.Kind.TERMS),
+        accepted_at=referrer.date_joined,
+        ip_address=ip,
+    )
+    return referrer
+
+
+def test_referred_signup_is_linked_and_earns_commission(db, client, localstripe,
+                                                        assert_ledger_ok):  # fmt: skip
+    # R-PRO-3: 5 % of the referred customer's deposits, to the referrer's Affiliate balance.
+    referrer = _referrer()
+    link = affiliate_link_get_or_create(user=referrer)
+    friend = _signup_through_link(client, link.code, ip="203.0.113.9")
+    referral = Referral.objects.get(referred=friend)
+    assert (referral.referrer, referral.signup_ip) == (referrer, "203.0.113.9")
+
+    deposit = card_deposit(friend, "80.00", localstripe)
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.amount) == ("credited", D("4.00"))
+    assert balance_get(user=referrer).affiliate == D("4.00")
+    assert balance_get(user=friend).deposited == D("80.00")  # the referred pays nothing for it
+
+    client.force_login(referrer)
+    page = client.get(reverse("billing:affiliates")).content.decode()
+    assert f"/billing/r/{link.code}/" in page
+    assert "friend" in page
+    assert_ledger_ok()
+
+
+def test_same_signup_ip_earns_nothing(db, client, localstripe):  # R-PRO-3: self-referral
+    referrer = _referrer(ip="203.0.113.50")
+    link = affiliate_link_get_or_create(user=referrer)
+    friend = _signup_through_link(client, link.code, ip="203.0.113.50")
+    deposit = card_deposit(friend, "20.00", localstripe)
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.refusal_reason) == ("refused", "same sign-up IP address")
+    assert balance_get(user=referrer).affiliate == 0
+
+
+def test_same_card_earns_nothing(db, localstripe):  # R-PRO-3: self-referral by card
+    referrer = _referrer()
+    card_deposit(referrer, "10.00", localstripe)  # the referrer paid with this card
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.1"
+    )
+    deposit = card_deposit(friend, "20.00", localstripe)  # the same card (same fingerprint)
+    assert deposit.card_fingerprint
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.refusal_reason) == ("refused", "same payment card")
+    assert balance_get(user=referrer).affiliate == 0
+
+
+def test_own_link_and_same_account_earn_nothing(db):  # R-PRO-3
+    user = UserFactory()
+    code = affiliate_link_get_or_create(user=user).code
+    assert referral_attach(user=user, code=code, ip_address=None) is None
+    assert referral_self_reason(referral=Referral(referrer=user, referred=user)) == "same account"
+
+
+def test_dispute_claws_back_commission_into_owed(db, client, localstripe, assert_ledger_ok):
+    # R-PRO-3, R-BAL-5: clawback may go negative -> Owed.
+    referrer = _referrer()
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.2"
+    )
+    deposit = card_deposit(friend, "100.00", localstripe)
+    assert balance_get(user=referrer).affiliate == D("5.00")
+    affiliate_transfer(user=referrer, amount=D("3.00"))  # moved to the panel balance...
+    funds_spend(user=referrer, amount=D("3.00"), memo="o", ref_kind="order", ref_id=1)  # spent
+    payload, header = signed_event(dispute_event(deposit, event_id="e_cb", dispute_id="dp_cb"))
+    response = client.post(
+        reverse("billing:stripe_webhook"),
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+    assert response.status_code == 200
+    balance = balance_get(user=referrer)
+    assert (balance.affiliate, balance.owed) == (D("0"), D("3.00"))
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.clawed_back) == ("clawed_back", D("5.00"))
+    assert_ledger_ok()
+
+
+def test_refunded_deposit_claws_back_its_share(db, localstripe, assert_ledger_ok):  # R-PRO-3
+    from billing.services.withdrawals import withdrawal_approve, withdrawal_request
+    from tests.factories import StaffFactory
+
+    referrer = _referrer()
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.3"
+    )
+    card_deposit(friend, "100.00", localstripe)
+    withdrawal = withdrawal_request(user=friend)  # 95.00 back to the card
+    withdrawal_approve(withdrawal_id=withdrawal.pk, actor=StaffFactory())
+    # 95 % of the deposit refunded: 4.75 of the 5.00 commission comes back.
+    assert balance_get(user=referrer).affiliate == D("0.25")
+    assert_ledger_ok()
+
+
+def test_transfer_to_panel_balance(db, localstripe, assert_ledger_ok):  # R-PRO-3
+    referrer = _referrer()
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.4"
+    )
+    card_deposit(friend, "40.00", localstripe)
+    with pytest.raises(AffiliateRefused):
+        affiliate_transfer(user=referrer, amount=D("2.01"))
+    affiliate_transfer(user=referrer, amount=D("2.00"))
+    balance = balance_get(user=referrer)
+    assert (balance.affiliate, balance.deposited) == (D("0"), D("2.00"))
+    assert_ledger_ok()
+
+
+def test_affiliates_page_moves_money_and_lists_payouts(db, client, localstripe):  # R-PRO-3
+    referrer = _referrer()
+    friend = UserFactory()
+    referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address="192.0.2.5"
+    )
+    card_deposit(friend, "20.00", localstripe)  # 1.00 commission
+    client.force_login(referrer)
+    url = reverse("billing:affiliates")
+    page = client.post(url, {"amount": "5"}).content.decode()
+    assert "That is more than your affiliate balance." in page
+    assert client.post(url, {"amount": "1.00"}).status_code == 302
+    page = client.get(url).content.decode()
+    assert "Affiliate balance moved to your panel balance" in page
+    assert balance_get(user=referrer).deposited == D("1.00")

@@ -1,0 +1,200 @@
+"""Dormancy (R-DOR-1..7) on a controlled clock: the daily job is run with ``now=`` at -14 days,
+the freeze, +6 months (-14 days) and +18 months."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import Notice
+from billing.exceptions import DormancyRefused, InsufficientFunds, WithdrawalRefused
+from billing.models import Account, DormancyCase
+from billing.selectors import balance_get
+from billing.services import deposit_credit, funds_spend, promo_credit_grant, staff_adjust
+from billing.services.dormancy import (
+    dormancy_restore_goodwill,
+    dormancy_restore_request,
+    dormancy_run,
+)
+from billing.services.withdrawals import withdrawal_request
+from tests.billing.money_out import system_balance
+from tests.factories import StaffFactory, UserFactory
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+State = DormancyCase.State
+
+
+@pytest.fixture
+def clock():
+    """Today, and the last activity that makes today the day of the freeze notice."""
+    base = timezone.now()
+    return base, base - relativedelta(months=12) + timedelta(days=14)
+
+
+def _inactive(*, deposited: str, promotional: str = "0", since, owed: str = "0"):
+    user = UserFactory()
+    deposit_credit(user=user, amount=D(deposited), manual=True, memo="bank transfer")
+    if D(promotional):
+        promo_credit_grant(user=user, amount=D(promotional), memo="bonus")
+    if D(owed):  # a correction beyond the promotional credit leaves money owed (R-BAL-5)
+        staff_adjust(
+            user=user, source="promotional", amount=-(D(promotional) + D(owed)),
+            reason="correction", actor=StaffFactory(),
+        )  # fmt: skip
+        promo_credit_grant(user=user, amount=D(promotional), memo="bonus again")
+    type(user).objects.filter(pk=user.pk).update(last_activity_at=since)
+    return user
+
+
+def _run(now, capture):
+    with capture(execute=True):  # the notices' mails go out after commit (Celery, eager)
+        return dormancy_run(now=now)
+
+
+def test_small_balance_timeline(clock, django_capture_on_commit_callbacks, assert_ledger_ok):
+    base, since = clock
+    user = _inactive(deposited="500", promotional="20", since=since, owed="10")
+    assert balance_get(user=user).owed == D("10")
+
+    # Not yet 14 days before the freeze: nothing.
+    assert _run(base - timedelta(days=1), django_capture_on_commit_callbacks)["opened"] == 0
+    # R-DOR-2: 14 days before the freeze, a notice to the verified address.
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    case = DormancyCase.objects.get(user=user)
+    assert case.state == State.NOTICED
+    assert len(mail.outbox) == 1
+    assert case.freeze_notice.emailed_at is not None  # R-DOR-7: logged when mailed
+    # Run again (and again): never a second notice (R-DOR-7).
+    _run(base + timedelta(days=2), django_capture_on_commit_callbacks)
+    _run(base + timedelta(days=13), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    assert DormancyCase.objects.get(user=user).state == State.NOTICED
+
+    # The freeze: Deposited Funds frozen, Promotional Credit forfeited (R-DOR-3), owed kept.
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert case.state == State.FROZEN
+    balance = balance_get(user=user)
+    assert (balance.deposited, balance.promotional, balance.frozen) == (D("0"), D("0"), D("500"))
+    assert balance.owed == D("10")  # R-DOR-6
+    assert (case.frozen_deposited, case.promo_forfeited) == (D("500"), D("20"))
+    assert case.forfeit_at == frozen_at + relativedelta(months=6)  # R-DOR-4
+    # Frozen: no spending, no withdrawals.
+    with pytest.raises(InsufficientFunds):
+        funds_spend(user=user, amount=D("1"), memo="o", ref_kind="order", ref_id=1)
+    with pytest.raises(WithdrawalRefused, match="frozen"):
+        withdrawal_request(user=user)
+
+    # R-DOR-4: a notice 14 days before the forfeiture, then the forfeiture.
+    _run(case.forfeit_at - timedelta(days=15), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    _run(case.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 2
+    assert Notice.objects.filter(user=user, kind="dormancy_forfeit").count() == 1
+    _run(case.forfeit_at + timedelta(hours=1), django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert (case.state, case.forfeited) == (State.FORFEITED, D("500"))
+    balance = balance_get(user=user)
+    assert (balance.frozen, balance.owed) == (D("0"), D("10"))  # R-DOR-6: owed never canceled
+    assert system_balance(Account.Kind.FORFEITURES) == D("520")
+    assert len(mail.outbox) == 2
+    # Afterwards only a staff goodwill action restores, with a reason.
+    with pytest.raises(DormancyRefused):
+        dormancy_restore_request(user=user)
+    with pytest.raises(DormancyRefused):
+        dormancy_restore_goodwill(case_id=case.pk, actor=StaffFactory(), reason=" ")
+    dormancy_restore_goodwill(case_id=case.pk, actor=StaffFactory(), reason="asked by ticket")
+    assert balance_get(user=user).deposited == D("500")
+    assert_ledger_ok()
+
+
+def test_large_balance_restorable_for_eighteen_months(clock, django_capture_on_commit_callbacks,
+                                                      assert_ledger_ok):  # fmt: skip
+    # R-DOR-5: 1,000 USD or more stay restorable on request for 18 months, then forfeited.
+    base, since = clock
+    keeps = _inactive(deposited="1000", since=since)
+    waits = _inactive(deposited="1500.50", since=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+    case = DormancyCase.objects.get(user=waits)
+    assert case.forfeit_at == frozen_at + relativedelta(months=18)
+    # Six months on: nothing is forfeited.
+    _run(frozen_at + relativedelta(months=6, days=1), django_capture_on_commit_callbacks)
+    assert balance_get(user=waits).frozen == D("1500.50")
+    # 17 months on, one customer asks: restored (Promotional Credit stays forfeited).
+    dormancy_restore_request(user=keeps, now=frozen_at + relativedelta(months=17))
+    assert balance_get(user=keeps).deposited == D("1000")
+    # 18 months on, the other is forfeited (after the notice 14 days before).
+    _run(case.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    _run(case.forfeit_at + timedelta(hours=1), django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert (case.state, case.forfeited) == (State.FORFEITED, D("1500.50"))
+    assert balance_get(user=waits).frozen == 0
+    assert balance_get(user=keeps).deposited == D("1000")
+    assert_ledger_ok()
+
+
+def test_activity_before_the_freeze_keeps_the_balance(clock, django_capture_on_commit_callbacks):
+    # R-DOR-1: a sign-in, deposit or order counts; an order here.
+    base, since = clock
+    user = _inactive(deposited="50", since=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    funds_spend(user=user, amount=D("1"), memo="order", ref_kind="order", ref_id=1)
+    _run(base + timedelta(days=15), django_capture_on_commit_callbacks)
+    assert DormancyCase.objects.get(user=user).state == State.LAPSED
+    assert balance_get(user=user).deposited == D("49")
+
+
+def test_sign_in_counts_as_activity(client, customer):  # R-DOR-1
+    from tests.factories import PASSWORD
+
+    type(customer).objects.filter(pk=customer.pk).update(last_activity_at=None)
+    client.post("/accounts/login/", {"login": customer.username, "password": PASSWORD})
+    customer.refresh_from_db()
+    assert customer.last_activity_at is not None
+
+
+def test_unverified_address_gets_no_mail_but_is_frozen(clock, django_capture_on_commit_callbacks):
+    # R-ACC-3 / R-DOR-2: only verified addresses receive dormancy notices.
+    from allauth.account.models import EmailAddress
+
+    base, since = clock
+    user = _inactive(deposited="30", since=since)
+    EmailAddress.objects.filter(user=user).update(verified=False)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    _run(base + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
+    assert balance_get(user=user).frozen == D("30")
+
+
+def test_freeze_waits_until_the_notice_was_mailed(clock):
+    # R-DOR-7: a notice counts once the mail is sent; the freeze comes 14 days after that.
+    base, since = clock
+    user = _inactive(deposited="80", since=since)
+    dormancy_run(now=base + timedelta(minutes=1))  # the mail is not sent (no commit here)
+    case = DormancyCase.objects.get(user=user)
+    assert case.freeze_notice.emailed_at is None
+    dormancy_run(now=base + timedelta(days=15))
+    case.refresh_from_db()
+    assert case.state == State.NOTICED  # postponed, nothing frozen
+    assert balance_get(user=user).deposited == D("80")
+    Notice.objects.filter(pk=case.freeze_notice_id).update(emailed_at=base + timedelta(days=16))
+    dormancy_run(now=base + timedelta(days=29))
+    assert DormancyCase.objects.get(user=user).state == State.NOTICED
+    dormancy_run(now=base + timedelta(days=30, hours=1))
+    assert DormancyCase.objects.get(user=user).state == State.FROZEN
+
+
+def test_daily_task_is_registered_and_scheduled(settings):
+    from billing.tasks import dormancy_run_task
+
+    assert dormancy_run_task.name == "billing.dormancy_run"
+    beat = settings.CELERY_BEAT_SCHEDULE["billing-dormancy"]
+    assert (beat["task"], beat["schedule"]) == ("billing.dormancy_run", 86400.0)
+    assert dormancy_run_task.delay().get() == {"opened": 0, "moved": 0}
