@@ -96,7 +96,7 @@ def test_default_refund_is_a_credit_to_deposited_funds(db, assert_ledger_ok):  #
 
 
 def test_no_refund_after_the_claim_window(db, settings):  # R-WDR-6 (R-ORD-14)
-    settings.ORDERS_CLAIM_WINDOW_DAYS = 3
+    settings.SUPPORT_CLAIM_WINDOW_DAYS = 3
     user, staff = UserFactory(), StaffFactory()
     late = OrderFactory(user=user, status="completed", completed_at=timezone.now() - timedelta(4))
     with pytest.raises(WithdrawalRefused, match="claim window"):
