@@ -8,6 +8,7 @@ and ``django_db(transaction=True)`` (the worker only sees committed rows).
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,7 +84,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
                 raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
             time.sleep(0.2)
         process.queue = queue
+        process.nodename = f"{queue}@{socket.gethostname()}"
         process.log_path = log_path
+        _consuming(process, on=False)  # until a test asks for it (``celery_worker``)
         yield process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -100,6 +103,26 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
                     client.delete(key)
 
 
+def _consuming(process, *, on: bool) -> None:
+    """Let the worker take tasks from its queue, or stop it doing so.
+
+    The worker lives for the whole session, and its embedded beat keeps sending the periodic
+    tasks (relay, poll, claim windows...) to its queue. Between the tests that use it the
+    worker does not consume, so it never acts on another test's rows (two pollers racing in
+    a concurrency test, say); what its beat sent meanwhile is purged when it resumes.
+    """
+    control = celery_app.control
+    destination = [process.nodename]
+    if on:
+        with celery_app.connection_for_write() as broker:
+            broker.default_channel.queue_purge(process.queue)
+        replies = control.add_consumer(process.queue, destination=destination, reply=True)
+    else:
+        replies = control.cancel_consumer(process.queue, destination=destination, reply=True)
+    if not replies:
+        raise RuntimeError(f"the Celery worker {process.nodename} did not answer")
+
+
 @pytest.fixture
 def celery_worker(celery_worker_process):
     """Tasks of this test go through Redis to the worker (the unit tests run them inline)."""
@@ -107,9 +130,11 @@ def celery_worker(celery_worker_process):
     saved = conf.task_always_eager, conf.task_default_queue
     conf.task_always_eager = False
     conf.task_default_queue = celery_worker_process.queue
+    _consuming(celery_worker_process, on=True)
     try:
         yield celery_worker_process
     finally:
+        _consuming(celery_worker_process, on=False)
         conf.task_always_eager, conf.task_default_queue = saved
 
 
