@@ -1,6 +1,10 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .geo import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -12,3 +16,17 @@ class AccountAdapter(DefaultAccountAdapter):
             clear_login(request)
             return render(request, "accounts/not_active.html", {"account": user}, status=403)
         return super().pre_login(request, user, **kwargs)
+
+    def get_login_redirect_url(self, request):
+        """R-LEG-2: a customer with a material Terms version to accept sees it first."""
+        from legal.selectors import terms_acceptance_due
+
+        url = super().get_login_redirect_url(request)
+        user = request.user
+        if user.is_authenticated and not user.is_staff and terms_acceptance_due(user=user):
+            return f"{reverse('legal:accept')}?{urlencode({'next': url})}"
+        return url
+
+    def get_client_ip(self, request) -> str:
+        """allauth's rate limits count by the same client IP as the rest of the panel."""
+        return client_ip(request) or super().get_client_ip(request)

@@ -6,6 +6,7 @@ from legal.models import Document
 from legal.selectors import document_current
 
 from . import services
+from .geo import client_ip
 
 
 class SignupForm(forms.Form):
@@ -34,6 +35,4 @@ class SignupForm(forms.Form):
         return cleaned
 
     def signup(self, request, user) -> None:
-        services.user_signup_complete(
-            user=user, terms=self.terms, ip_address=request.META.get("REMOTE_ADDR")
-        )
+        services.user_signup_complete(user=user, terms=self.terms, ip_address=client_ip(request))

@@ -1,5 +1,7 @@
 from allauth.mfa.models import Authenticator
 
+from legal.selectors import account_held
+
 from . import apikeys
 from .models import ApiKey
 
@@ -15,7 +17,7 @@ def api_key_user(*, key: str):
     """The account an API key belongs to, or None (R-KEY-2, R-KEY-3).
 
     None for an unknown or revoked key and for an account that may not use the API
-    (suspended, closed, deactivated).
+    (suspended, closed, deactivated, or on hold under investigation: R-AUP-2).
     """
     if not key or len(key) > 128:
         return None
@@ -26,7 +28,9 @@ def api_key_user(*, key: str):
     if api_key is None or not apikeys.digests_match(api_key.digest, digest):
         return None
     user = api_key.user
-    return user if user.can_order else None
+    if not user.can_order or account_held(user=user):  # R-KEY-3: frozen under investigation
+        return None
+    return user
 
 
 def api_key_active(*, user) -> ApiKey | None:

@@ -373,3 +373,15 @@ CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
     "schedule": ORDERS_RELAY_DUE_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}
+
+# --- compliance (issue 13: legal, privacy, holds, regions, linked accounts, statistics) ---
+# The client's IP: X-Forwarded-For is trusted only from these proxies (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+RATELIMIT_IP_META_KEY = "accounts.geo.ratelimit_ip"
+# R-AUP-3: sign-ups and orders from these countries (ISO 3166 alpha-2, by IP) are refused.
+RESTRICTED_COUNTRIES = [
+    code.strip().upper() for code in env.list("RESTRICTED_COUNTRIES", default=[])
+]
+# R-LEG-2, R-AUP-2/3: the web pages that place orders, gated by legal.middleware.
+LEGAL_ORDER_VIEWS = env.list("LEGAL_ORDER_VIEWS", default=["orders:new", "orders:mass"])
+MIDDLEWARE.append("legal.middleware.ComplianceMiddleware")
