@@ -30,3 +30,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
         """allauth's rate limits count by the same client IP as the rest of the panel."""
         return client_ip(request) or super().get_client_ip(request)
+
+    def login(self, request, user):
+        """Every sign-in (sign-up included) is recorded with IP and country (R-PRV-1)."""
+        from .services import sign_in_record
+
+        response = super().login(request, user)
+        sign_in_record(
+            user=user, ip_address=client_ip(request), device=getattr(request, "device_id", None)
+        )
+        return response

@@ -35,4 +35,9 @@ class SignupForm(forms.Form):
         return cleaned
 
     def signup(self, request, user) -> None:
-        services.user_signup_complete(user=user, terms=self.terms, ip_address=client_ip(request))
+        services.user_signup_complete(
+            user=user,
+            terms=self.terms,
+            ip_address=client_ip(request),
+            device=getattr(request, "device_id", None),
+        )

@@ -385,3 +385,15 @@ RESTRICTED_COUNTRIES = [
 # R-LEG-2, R-AUP-2/3: the web pages that place orders, gated by legal.middleware.
 LEGAL_ORDER_VIEWS = env.list("LEGAL_ORDER_VIEWS", default=["orders:new", "orders:mass"])
 MIDDLEWARE.append("legal.middleware.ComplianceMiddleware")
+# R-ACC-4: accounts of one person (linked by sign-up IP, card or device) allowed without notice.
+ACCOUNTS_LINKED_LIMIT = env.int("ACCOUNTS_LINKED_LIMIT", default=10)
+DEVICE_COOKIE_NAME = env.str("DEVICE_COOKIE_NAME", default="panel_device")
+# R-PRV-1: sign-in records (IP, country) are deleted after this many days.
+PRIVACY_SIGNIN_RETENTION_DAYS = env.int("PRIVACY_SIGNIN_RETENTION_DAYS", default=365)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware"), "accounts.middleware.DeviceCookieMiddleware"
+)
+CELERY_BEAT_SCHEDULE["accounts-sign-ins-purge"] = {
+    "task": "accounts.sign_ins_purge",
+    "schedule": 6 * 3600.0,
+}
