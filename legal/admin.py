@@ -8,7 +8,8 @@ from django.utils.html import format_html
 from smmpanel.exceptions import DomainError
 
 from . import services
-from .models import Acceptance, Document, Hold, HoldEvent
+from .models import Acceptance, DataExport, Document, Hold, HoldEvent, PrivacyRequest
+from .privacy import privacy_request_close
 
 
 @admin.register(Document)
@@ -189,3 +190,41 @@ class HoldAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         return None
+
+
+# --- privacy (R-PRV-3) -------------------------------------------------------------------------
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "status", "created_at", "handled_at", "handled_by"]
+    list_filter = ["kind", "status"]
+    search_fields = ["user__username", "user__email", "text"]
+    readonly_fields = ["user", "kind", "text", "status", "created_at", "handled_at", "handled_by"]
+    actions = ["close"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Mark as handled")
+    def close(self, request, queryset):
+        for item in queryset:
+            privacy_request_close(request=item, actor=request.user)
+        self.message_user(request, "Marked as handled.")
+
+
+@admin.register(DataExport)
+class DataExportAdmin(admin.ModelAdmin):
+    """Who asked for their data and when; the archives themselves are not shown."""
+
+    list_display = ["__str__", "status", "progress", "size", "created_at", "finished_at"]
+    list_filter = ["status"]
+    fields = ["user", "status", "progress", "size", "created_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

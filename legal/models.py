@@ -155,3 +155,58 @@ class HoldEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hold}: {self.old_status or '-'} → {self.new_status}"
+
+
+class DataExport(models.Model):
+    """A customer's copy of their data (R-PRV-3): a ZIP of JSON files, one per kind, built by
+    the Celery task ``legal.data_export_build``; downloaded through a signed link that expires
+    after ``PRIVACY_EXPORT_LINK_HOURS``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.CharField(max_length=200, blank=True, help_text="What is being done now.")
+    archive = models.BinaryField(null=True, blank=True, editable=False)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="data_export_user")]
+
+    def __str__(self) -> str:
+        return f"Data export #{self.pk} of {self.user} ({self.get_status_display()})"
+
+
+class PrivacyRequest(models.Model):
+    """A customer's request to correct or delete their data (R-PRV-3), kept as a record."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        DELETION = "deletion", "Deletion"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request of {self.user}"

@@ -397,3 +397,9 @@ CELERY_BEAT_SCHEDULE["accounts-sign-ins-purge"] = {
     "task": "accounts.sign_ins_purge",
     "schedule": 6 * 3600.0,
 }
+# R-PRV-3: a data archive's download link is valid this long; the archive is deleted then.
+PRIVACY_EXPORT_LINK_HOURS = env.int("PRIVACY_EXPORT_LINK_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["legal-data-exports-purge"] = {
+    "task": "legal.data_exports_purge",
+    "schedule": 3600.0,
+}

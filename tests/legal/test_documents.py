@@ -104,3 +104,16 @@ def test_contacts_and_support_hours_come_from_settings(client, settings, kind): 
     for address in settings.CONTACT_EMAILS.values():
         assert f'href="mailto:{address}"' in page
     assert "Support hours: 09:00-17:00 CET" in page
+
+
+def test_staff_pages_of_the_compliance_layer_open(client, terms, customer):  # R-LEG-1, R-AUP-2
+    from allauth.mfa.models import Authenticator
+
+    staff = StaffFactory()
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(staff)
+    for url in ("/admin/legal/document/", "/admin/legal/document/add/", "/admin/legal/hold/",
+                "/admin/legal/hold/add/", "/admin/legal/privacyrequest/",
+                "/admin/legal/dataexport/", "/admin/legal/acceptance/",
+                f"/admin/accounts/user/{customer.pk}/change/"):  # fmt: skip
+        assert client.get(url).status_code == 200, url
