@@ -403,3 +403,11 @@ CELERY_BEAT_SCHEDULE["legal-data-exports-purge"] = {
     "task": "legal.data_exports_purge",
     "schedule": 3600.0,
 }
+# R-PRV-2: first-party statistics and the operator dashboard (stats app).
+INSTALLED_APPS.append("stats")
+MIDDLEWARE.append("stats.middleware.PageVisitMiddleware")
+STATS_REFRESH_SECONDS = env.float("STATS_REFRESH_SECONDS", default=120.0)
+STATS_RECOMPUTE_DAYS = env.int("STATS_RECOMPUTE_DAYS", default=3)  # today and the days before
+STATS_DASHBOARD_DAYS = env.int("STATS_DASHBOARD_DAYS", default=30)
+STATS_STUCK_HOURS = env.int("STATS_STUCK_HOURS", default=48)  # in progress longer is stuck
+CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": STATS_REFRESH_SECONDS}

@@ -19,4 +19,6 @@ urlpatterns = [
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
     path("tickets/", include("support.urls")),
+    # issue 13: the operator dashboard (stats app)
+    path("staff/", include("stats.urls")),
 ]
