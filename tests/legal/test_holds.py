@@ -130,3 +130,18 @@ def test_admin_opens_a_hold_through_the_service(client, staff, customer):  # R-A
     assert hold.is_account_hold
     assert hold.opened_by == staff
     assert hold.events.get().note == "Abuse report"
+
+
+def test_staff_hold_orders_from_the_orders_admin(client, staff, routed_service):  # R-AUP-2
+    from allauth.mfa.models import Authenticator
+
+    customer = funded_customer(deposited="10")
+    order = place(customer, routed_service)
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(staff)
+    form = {"action": "hold_for_investigation", "_selected_action": [order.pk]}
+    asked = client.post("/admin/orders/order/", form)
+    assert asked.status_code == 200  # the reason is asked for first
+    client.post("/admin/orders/order/", {**form, "apply": "1", "reason": "Abuse report #12"})
+    hold = Hold.objects.get(order=order)
+    assert (hold.reason, hold.opened_by, hold.status) == ("Abuse report #12", staff, "open")
