@@ -187,7 +187,7 @@ def _intent_paid(intent_id: str) -> tuple[dict, Decimal, Decimal]:
     intent = (
         stripe_api.client()
         .v1.payment_intents.retrieve(
-            intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+            intent_id, params={"expand": ["latest_charge.balance_transaction", "payment_method"]}
         )
         .to_dict()
     )
@@ -252,7 +252,19 @@ def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
         deposit.credited_at = timezone.now()
         promo_redeem(deposit=deposit)
         deposit.save()
+        _card_link(user=deposit.user, intent=intent)
     return f"deposit {deposit.pk} credited"
+
+
+def _card_link(*, user, intent: dict) -> None:
+    """R-ACC-4: accounts paying with one card are linked (the card's fingerprint at Stripe)."""
+    from accounts.models import AccountSignal
+    from accounts.services import account_signal_record
+
+    method = intent.get("payment_method")
+    card = (method.get("card") if isinstance(method, dict) else None) or {}
+    if card.get("fingerprint"):
+        account_signal_record(user=user, kind=AccountSignal.Kind.CARD, value=card["fingerprint"])
 
 
 def _deposit_payment_failed(*, event: dict, intent: dict, deposit_id: str) -> str:
