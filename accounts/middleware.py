@@ -41,7 +41,7 @@ class DeviceCookieMiddleware:
             device = secrets.token_hex(16)
         request.device_id = device
         response = self.get_response(request)
-        if fresh:
+        if fresh and not request.path.startswith(("/api/", "/healthz", "/static/")):
             response.set_cookie(
                 name, device, max_age=self.MAX_AGE, httponly=True, samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,

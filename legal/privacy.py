@@ -26,6 +26,7 @@ from django.utils import timezone
 from smmpanel.exceptions import DomainError
 
 from .models import Acceptance, DataExport, PrivacyRequest
+from .selectors import account_held
 
 logger = logging.getLogger(__name__)
 TOKEN_SALT = "legal.data_export"  # noqa: S105 - a signing salt, not a secret
@@ -327,6 +328,10 @@ def account_erase(*, user, actor=None) -> PrivacyRequest:
 
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
+        if account_held(user=user):
+            raise PrivacyRefused(
+                "Your account is under review; your data can be deleted once the review ends."
+            )
         if Order.objects.filter(user=user, status__in=ACTIVE_STATUSES).exists():
             raise PrivacyRefused(
                 "You have orders in progress: delete your data once they have finished."

@@ -137,3 +137,14 @@ def test_deletion_waits_for_active_orders(client, routed_service, terms):  # R-P
     response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
     assert "orders in progress" in response.content.decode()
     assert User.objects.get(pk=me.pk).username == "alice"
+
+
+def test_deletion_waits_for_an_investigation(client, customer):  # R-PRV-3, R-AUP-2
+    from legal.services import account_hold
+    from tests.factories import StaffFactory
+
+    account_hold(user=customer, reason="Fraud review", actor=StaffFactory())
+    client.force_login(customer)
+    response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
+    assert "under review" in response.content.decode()
+    assert User.objects.get(pk=customer.pk).is_active
