@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from legal.exceptions import PublishRefused
@@ -36,8 +36,12 @@ def test_publishing_a_draft_assigns_the_next_version(terms):  # R-LEG-1
 def test_a_published_version_is_never_published_or_changed_again(terms):  # R-LEG-1
     with pytest.raises(PublishRefused):
         document_draft_publish(document=terms)
-    with pytest.raises(IntegrityError):  # a version needs its publication time, and back
-        Document.objects.filter(pk=terms.pk).update(published_at=None)
+    with pytest.raises(IntegrityError), transaction.atomic():  # Postgres refuses, whatever path
+        Document.objects.filter(pk=terms.pk).update(body="Changed in place")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Document.objects.filter(pk=terms.pk).update(published_at=None, version=None)
+    draft = _draft()
+    Document.objects.filter(pk=draft.pk).update(body="A draft is edited freely")
 
 
 def test_admin_shows_published_versions_read_only(client, terms):  # R-LEG-1
