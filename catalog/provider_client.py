@@ -264,6 +264,7 @@ class ProviderClient:
         if not url:
             raise ValueError("a provider or a url is needed")
         self.name = provider.name if provider is not None else urlsplit(url).netloc
+        self.provider_id = provider.pk if provider is not None else None
         self.url = url
         self._key = key
         self.timeout = float(timeout if timeout is not None else settings.PROVIDER_TIMEOUT)
@@ -375,7 +376,15 @@ class ProviderClient:
     # --- transport and classification -------------------------------------------------
     def _call(self, action: str, fields: dict, shape, *, is_add: bool = False) -> ProviderResult:
         payload = urlencode({"key": self._key, "action": action, **fields}).encode()
+        started = time.monotonic()
         result = self._classify(payload, shape, is_add=is_add)
+        if self.provider_id is not None:  # the operator dashboard's provider health (issue 13)
+            from stats.services import provider_call_record
+
+            provider_call_record(
+                provider_id=self.provider_id, outcome=result.outcome, reason=result.reason,
+                seconds=time.monotonic() - started,
+            )  # fmt: skip
         if not result.ok:
             logger.warning(
                 "provider %s: %s -> %s (%s, http %s)",

@@ -63,3 +63,25 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ProviderCalls(models.Model):
+    """Calls to one provider on one day by outcome and reason (the client's error taxonomy),
+    with their total time: the dashboard's error rate and latency per provider."""
+
+    day = models.DateField()
+    provider = models.ForeignKey("catalog.Provider", on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=16)
+    reason = models.CharField(max_length=32, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    total_ms = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "provider", "outcome", "reason"], name="provider_calls_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} provider {self.provider_id} {self.outcome}/{self.reason}: {self.count}"

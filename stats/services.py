@@ -32,11 +32,13 @@ from django.utils import timezone
 
 from billing.money import ZERO, quantize
 
-from .models import DailyFigures, DailyVisit, Snapshot
+from .models import DailyFigures, DailyVisit, ProviderCalls, Snapshot
 
 logger = logging.getLogger(__name__)
 VISITS_KEY = "stats:visits:"
 FLUSHING_KEY = "stats:flushing:"
+CALLS_KEY = "stats:calls:"
+CALLS_FLUSHING_KEY = "stats:calls-flushing:"
 
 
 def _redis():
@@ -107,6 +109,91 @@ def visits_flush() -> int:
                 moved += int(value)
         client.delete(key)
     return moved
+
+
+def _calls_add(*, day: dt.date, provider_id: int, outcome: str, reason: str, count: int,
+               total_ms: int) -> None:  # fmt: skip
+    table = ProviderCalls._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, provider_id, outcome, reason, count, total_ms) "  # noqa: S608
+            "SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS "
+            "(SELECT 1 FROM catalog_provider WHERE id = %s) "
+            "ON CONFLICT (day, provider_id, outcome, reason) DO UPDATE SET "
+            f"count = {table}.count + EXCLUDED.count, "
+            f"total_ms = {table}.total_ms + EXCLUDED.total_ms",
+            [day, provider_id, outcome[:16], reason[:32], count, total_ms, provider_id],
+        )
+
+
+def provider_call_record(*, provider_id: int, outcome: str, reason: str, seconds: float) -> None:
+    """Count one call to a provider with its outcome, reason and time (provider health).
+    Called by ``catalog.provider_client`` after every call; never raises."""
+    try:
+        day = timezone.now().date()
+        ms = max(int(seconds * 1000), 0)
+        client = _redis()
+        if client is None:
+            _calls_add(day=day, provider_id=provider_id, outcome=str(outcome),
+                       reason=str(reason), count=1, total_ms=ms)  # fmt: skip
+            return
+        key = f"{_prefix()}{CALLS_KEY}{day.isoformat()}"
+        field = f"{provider_id}|{outcome}|{reason}"
+        pipe = client.pipeline()
+        pipe.hincrby(key, f"{field}|n", 1)
+        pipe.hincrby(key, f"{field}|ms", ms)
+        pipe.expire(key, 14 * 86400)
+        pipe.execute()
+    except Exception:  # statistics never break a provider call
+        logger.exception("stats: a provider call was not counted")
+
+
+def provider_calls_flush() -> int:
+    """Move the counted provider calls from Redis into ``ProviderCalls``."""
+    client = _redis()
+    if client is None:
+        return 0
+    prefix = _prefix()
+    moved = 0
+    for raw in list(client.scan_iter(match=f"{prefix}{CALLS_KEY}*", count=100)):
+        key = _text(raw)
+        day = key.rsplit(":", 1)[-1]
+        flushing = f"{prefix}{CALLS_FLUSHING_KEY}{day}:{timezone.now().timestamp()}"
+        if not client.exists(key) or not client.renamenx(key, flushing):
+            logger.info("stats: %s was flushed by another run", key)
+    for raw in list(client.scan_iter(match=f"{prefix}{CALLS_FLUSHING_KEY}*", count=100)):
+        key = _text(raw)
+        day = dt.date.fromisoformat(key[len(prefix) + len(CALLS_FLUSHING_KEY) :].split(":", 1)[0])
+        totals: dict[tuple[int, str, str], list[int]] = {}
+        for field, value in client.hgetall(key).items():
+            provider_id, outcome, reason, kind = _text(field).split("|")
+            entry = totals.setdefault((int(provider_id), outcome, reason), [0, 0])
+            entry[0 if kind == "n" else 1] += int(value)
+        with transaction.atomic():
+            for (provider_id, outcome, reason), (count, total_ms) in totals.items():
+                _calls_add(day=day, provider_id=provider_id, outcome=outcome, reason=reason,
+                           count=count, total_ms=total_ms)  # fmt: skip
+                moved += count
+        client.delete(key)
+    return moved
+
+
+def _provider_health(*, provider_id: int, since: dt.date) -> dict:
+    rows = ProviderCalls.objects.filter(provider_id=provider_id, day__gte=since)
+    calls = errors = total_ms = 0
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        calls += row.count
+        total_ms += row.total_ms
+        if row.outcome != "ok":
+            errors += row.count
+            by_reason[row.reason] = by_reason.get(row.reason, 0) + row.count
+    return {
+        "calls": calls,
+        "error_rate": round(100 * errors / calls, 1) if calls else None,
+        "errors_by_reason": dict(sorted(by_reason.items(), key=lambda item: -item[1])),
+        "latency_ms": round(total_ms / calls) if calls else None,
+    }
 
 
 def _bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -252,6 +339,7 @@ def snapshot_refresh() -> Snapshot:
                 "placed_24h": Order.objects.filter(
                     provider=provider, relay_state="placed", updated_at__gte=day_ago
                 ).count(),
+                **_provider_health(provider_id=provider.pk, since=day_ago.date()),
             }
         )
     data = {
@@ -272,6 +360,7 @@ def snapshot_refresh() -> Snapshot:
 def stats_refresh(*, days: int | None = None) -> int:
     """Beat: visits into the database, the recent days recomputed, the snapshot refreshed."""
     visits_flush()
+    provider_calls_flush()
     today = timezone.now().date()
     days = days or settings.STATS_RECOMPUTE_DAYS
     for back in range(days):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.services import sign_in_record
 from billing.services.deposits import deposit_manual_create
 from orders.models import Order
-from stats.models import DailyFigures, DailyVisit
+from stats.models import DailyFigures, DailyVisit, Snapshot
 from stats.services import stats_refresh
 from tests.factories import StaffFactory, UserFactory
 from tests.orders.factories import funded_customer, place
@@ -133,3 +133,22 @@ def test_dashboard_renders_with_demo_data(admin_client):  # R-PRV-2, issue 13 "m
     assert "/staff/dashboard/" in out.getvalue()
     html = admin_client.get("/staff/dashboard/").content.decode()
     assert "Pending" in html  # the demo orders, by status
+
+
+def test_provider_health_error_rate_by_class_and_latency(
+    admin_client, sim_provider, simulator
+):  # R-PRV-2
+    from catalog.provider_client import ProviderClient
+
+    client = ProviderClient(sim_provider)
+    assert client.balance().ok
+    simulator.inject("http_error", action="balance", times=1, status=503)
+    assert not client.balance().ok
+    stats_refresh()
+    html = admin_client.get("/staff/dashboard/").content.decode()
+    health = Snapshot.objects.get(key="live").data["providers"][0]
+    assert health["calls"] == 2
+    assert health["error_rate"] == 50.0
+    assert health["errors_by_reason"] == {"http_error": 1}  # the client's class for a 503
+    assert health["latency_ms"] is not None
+    assert "50.0 %" in html
