@@ -144,23 +144,38 @@ def _support_models() -> list[type[models.Model]]:
     return list(apps.get_app_config("support").get_models())
 
 
+OWNER_FIELDS = {"user", "customer", "owner"}
+AUTHOR_FIELDS = {"author", "reporter", "sender", "created_by"}
+STAFF_ONLY_FIELDS = ("staff_only", "internal", "is_internal")
+
+
 def _user_path(model, depth: int = 0) -> str | None:
-    """The lookup from ``model`` to its customer: ``user``, or through a parent (a ticket)."""
-    user_model = apps.get_model(settings.AUTH_USER_MODEL)
-    for field in model._meta.get_fields():
-        if (
-            isinstance(field, models.ForeignKey)
-            and field.related_model is user_model
-            and field.name in {"user", "customer", "owner", "author", "reporter"}
-        ):
+    """The lookup from ``model`` to the customer it belongs to: its owner (``user``), else
+    through its parent in the support app (a message's ticket), else its author."""
+    foreign_keys = [f for f in model._meta.get_fields() if isinstance(f, models.ForeignKey)]
+    for field in foreign_keys:
+        if _is_user_model(field.related_model) and field.name in OWNER_FIELDS:
             return field.name
     if depth == 0:
-        for field in model._meta.get_fields():
-            if isinstance(field, models.ForeignKey) and field.related_model is not user_model:
-                parent = _user_path(field.related_model, depth=1)
-                if parent and field.related_model._meta.app_label == "support":
-                    return f"{field.name}__{parent}"
+        for field in foreign_keys:
+            parent = field.related_model
+            if (
+                not isinstance(parent, str)
+                and not _is_user_model(parent)
+                and parent._meta.app_label == model._meta.app_label
+            ):
+                path = _user_path(parent, depth=1)
+                if path:
+                    return f"{field.name}__{path}"
+    for field in foreign_keys:
+        if _is_user_model(field.related_model) and field.name in AUTHOR_FIELDS:
+            return field.name
     return None
+
+
+def _is_user_model(related) -> bool:
+    label = related if isinstance(related, str) else related._meta.label
+    return label.lower() == settings.AUTH_USER_MODEL.lower()
 
 
 def _tickets(user, archive: zipfile.ZipFile) -> dict:
@@ -172,7 +187,12 @@ def _tickets(user, archive: zipfile.ZipFile) -> dict:
             continue
         file_fields = [f.name for f in model._meta.fields if isinstance(f, models.FileField)]
         rows = []
-        for obj in model.objects.filter(**{path: user}).order_by("pk"):
+        rows_of_user = model.objects.filter(**{path: user})
+        names = {f.name for f in model._meta.fields}
+        for hidden in STAFF_ONLY_FIELDS:  # staff notes are not the customer's data
+            if hidden in names:
+                rows_of_user = rows_of_user.exclude(**{hidden: True})
+        for obj in rows_of_user.order_by("pk"):
             row = {
                 f.attname: getattr(obj, f.attname)
                 for f in model._meta.fields

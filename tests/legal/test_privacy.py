@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.test.utils import isolate_apps
 
 from accounts.models import ApiKey, Notice, SignIn, User
 from accounts.selectors import api_key_user
@@ -148,3 +149,38 @@ def test_deletion_waits_for_an_investigation(client, customer):  # R-PRV-3, R-AU
     response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
     assert "under review" in response.content.decode()
     assert User.objects.get(pk=customer.pk).is_active
+
+
+@isolate_apps("support")
+def test_support_rows_are_found_through_their_owner():  # R-PRV-3 (tickets with attachments)
+    """Whatever the support desk's models are, the export finds the customer's rows."""
+    from django.conf import settings as django_settings
+    from django.db import models
+
+    from legal.privacy import _user_path
+
+    class Ticket(models.Model):  # noqa: DJ008
+        user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "support"
+
+    class Message(models.Model):  # noqa: DJ008
+        ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+        author = models.ForeignKey(
+            django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        )
+        attachment = models.FileField()
+
+        class Meta:
+            app_label = "support"
+
+    class AbuseReport(models.Model):  # noqa: DJ008
+        reporter = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "support"
+
+    assert _user_path(Ticket) == "user"
+    assert _user_path(Message) == "ticket__user"  # staff replies on the customer's ticket too
+    assert _user_path(AbuseReport) == "reporter"
