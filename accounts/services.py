@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -20,10 +22,32 @@ def user_signup_complete(
         user.adult_confirmed_at = timezone.now()
         user.save(update_fields=["adult_confirmed_at"])
         acceptance_record(user=user, document=terms, ip_address=ip_address)
-        if ip_address:
+        if ip_address and ipaddress.ip_address(ip_address).is_global:
             account_signal_record(user=user, kind=AccountSignal.Kind.SIGNUP_IP, value=ip_address)
         if device:
             account_signal_record(user=user, kind=AccountSignal.Kind.DEVICE, value=device)
+        _linked_limit_check(user=user)
+
+
+def _linked_limit_check(*, user) -> None:
+    """R-ACC-4: past ``ACCOUNTS_LINKED_LIMIT`` linked accounts, a new account waits on hold
+    for staff approval (asked for through a ticket) before it can order."""
+    from legal.services import account_hold
+
+    from .selectors import accounts_linked_over_limit
+
+    if accounts_linked_over_limit(user=user):
+        account_hold(
+            user=user,
+            reason=f"More than {settings.ACCOUNTS_LINKED_LIMIT} linked accounts: staff approval "
+            "is needed (R-ACC-4).",
+            actor=None,
+        )
+        notice_send(
+            user=user, kind="linked_accounts", subject="Your account needs approval",
+            body="You have more linked accounts than we allow without approval. Open a ticket "
+            "and tell us about your agency or reseller business; ordering is paused until then.",
+        )  # fmt: skip
 
 
 def account_signal_record(*, user, kind: str, value: str) -> None:

@@ -96,3 +96,23 @@ def test_old_sign_ins_are_deleted_after_the_retention(customer, settings):  # R-
     assert sign_ins_purge_task.delay().get() == 1
     assert list(SignIn.objects.values_list("pk", flat=True)) == [recent.pk]
     assert "accounts-sign-ins-purge" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_past_the_limit_a_new_account_waits_for_staff(client, settings):  # R-ACC-4
+    from legal.selectors import account_held
+
+    settings.ACCOUNTS_LINKED_LIMIT = 2
+    users = []
+    for name in ("one", "two", "three", "four"):
+        client.cookies.clear()  # new browsers; one shared sign-up IP
+        users.append(_signup(client, name, "81.2.69.160"))
+    assert [account_held(user=user) for user in users] == [False, False, False, True]
+    assert users[3].notices.get().subject == "Your account needs approval"
+
+
+def test_private_addresses_link_nothing(client):  # R-ACC-4: a proxy's address is not a person
+    a = _signup(client, "alpha", "10.0.0.7")
+    client.cookies.clear()
+    b = _signup(client, "bravo", "10.0.0.7")
+    assert accounts_linked(user=a) == set()
+    assert accounts_linked(user=b) == set()
