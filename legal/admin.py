@@ -90,7 +90,7 @@ def _hold_action(service, verb: str, explain: str):
                 except DomainError as exc:
                     modeladmin.message_user(request, f"{hold}: {exc.message}", messages.WARNING)
                 else:
-                    modeladmin.message_user(request, f"{hold}: {verb}d.")
+                    modeladmin.message_user(request, f"{hold}: {verb} done.")
             return None
         return TemplateResponse(
             request,
@@ -150,6 +150,7 @@ class HoldAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "order"]
     inlines = [HoldEventInline]
     actions = [
+        _hold_action(services.hold_note, "note", "A review note; the hold stays open."),
         _hold_action(services.hold_release, "release", "The order or account goes on."),
         _hold_action(services.hold_reject, "reject",
                      "A held order is canceled with a full return; a held account is suspended."),

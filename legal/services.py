@@ -134,6 +134,18 @@ def hold_transition(*, hold: Hold, new: str, note: str, actor) -> Hold:
     return hold
 
 
+def hold_note(*, hold: Hold, note: str, actor) -> HoldEvent:
+    """A review note on an open hold (what was checked, what was found), kept as evidence."""
+    note = _reason(note)
+    with transaction.atomic():
+        hold = _hold_locked(hold.pk)
+        if hold.status != Hold.Status.OPEN:
+            raise HoldRefused(f"This hold is {hold.get_status_display()}; it takes no more notes.")
+        return HoldEvent.objects.create(
+            hold=hold, old_status=hold.status, new_status=hold.status, note=note, actor=actor
+        )
+
+
 def _hold_locked(hold_id: int) -> Hold:
     return Hold.objects.select_for_update().select_related("user").get(pk=hold_id)
 

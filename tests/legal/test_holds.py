@@ -6,7 +6,14 @@ from accounts.selectors import api_key_user
 from accounts.services import api_key_issue
 from legal.exceptions import HoldRefused
 from legal.models import Hold
-from legal.services import account_hold, hold_cancel, hold_reject, hold_release, order_hold
+from legal.services import (
+    account_hold,
+    hold_cancel,
+    hold_note,
+    hold_reject,
+    hold_release,
+    order_hold,
+)
 from orders.models import Order
 from orders.services.relay import HELD_NOTE, order_relay
 from tests.factories import StaffFactory
@@ -145,3 +152,16 @@ def test_staff_hold_orders_from_the_orders_admin(client, staff, routed_service):
     client.post("/admin/orders/order/", {**form, "apply": "1", "reason": "Abuse report #12"})
     hold = Hold.objects.get(order=order)
     assert (hold.reason, hold.opened_by, hold.status) == ("Abuse report #12", staff, "open")
+
+
+def test_review_notes_are_kept_as_evidence(staff, customer):  # R-AUP-2
+    hold = account_hold(user=customer, reason="Report #7", actor=staff)
+    hold_note(hold=hold, note="Checked the links: two are private", actor=staff)
+    hold_release(hold=hold, note="Nothing wrong", actor=staff)
+    with pytest.raises(HoldRefused):
+        hold_note(hold=hold, note="late", actor=staff)
+    assert [(e.old_status, e.new_status, e.note) for e in hold.events.all()] == [
+        ("", "open", "Report #7"),
+        ("open", "open", "Checked the links: two are private"),
+        ("open", "released", "Nothing wrong"),
+    ]
