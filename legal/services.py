@@ -58,7 +58,41 @@ def document_draft_publish(
         if material is not None:
             draft.material = material
         draft.save()
+        if draft.kind == Document.Kind.TERMS and draft.material:
+            from .tasks import terms_announce_task
+
+            terms_announce_task.delay_on_commit(draft.pk)
     return draft
+
+
+def terms_announce(*, document_id: int, batch: int = 500) -> int:
+    """Tell every active customer that a material Terms version comes (R-LEG-2): an in-account
+    notice and a mail to verified addresses. Safe to run twice: one notice per version."""
+    from django.urls import reverse
+
+    from accounts.models import User
+    from accounts.services import notice_send
+
+    document = Document.objects.get(pk=document_id, version__isnull=False)
+    kind = f"terms_v{document.version}"
+    url = reverse("legal:version", args=[document.kind, document.version])
+    customers = (
+        User.objects.filter(is_active=True, is_staff=False, status=User.Status.ACTIVE)
+        .exclude(notices__kind=kind)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(customers)
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            for user in User.objects.filter(pk__in=ids[start : start + batch]):
+                notice_send(
+                    user=user, kind=kind, url=url,
+                    subject=f"Our Terms of Service change on {document.effective_at:%Y-%m-%d}",
+                    body="We have updated our Terms of Service. At your next sign-in you will be "
+                    "asked to read and accept the new version before you can order again.",
+                )  # fmt: skip
+    return len(ids)
 
 
 def document_publish(

@@ -11,3 +11,10 @@ def data_export_build_task(export_id: int) -> bool:
 @shared_task(name="legal.data_exports_purge")
 def data_exports_purge_task() -> int:
     return privacy.data_exports_purge()
+
+
+@shared_task(name="legal.terms_announce")
+def terms_announce_task(document_id: int) -> int:
+    from .services import terms_announce
+
+    return terms_announce(document_id=document_id)

@@ -82,3 +82,22 @@ def test_api_add_refuses_with_the_documented_error(
 def test_api_page_documents_the_error(client, customer):  # R-LEG-2
     client.force_login(customer)
     assert TERMS_API_ERROR in client.get("/account/api/").content.decode()
+
+
+def test_customers_are_told_of_a_material_version(
+    terms, django_capture_on_commit_callbacks, mailoutbox
+):  # R-LEG-2
+    customer = funded_customer()
+    with django_capture_on_commit_callbacks(execute=True):
+        document_publish(kind="terms", title="Terms of Service", body="Minor.", material=False)
+    assert not customer.notices.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        new = document_publish(kind="terms", title="Terms of Service", body="Big.", material=True)
+    notice = customer.notices.get()
+    assert notice.url == f"/legal/terms/v{new.version}/"
+    assert "next sign-in" in notice.body
+    assert [m.to for m in mailoutbox] == [[customer.email]]
+
+    from legal.services import terms_announce
+
+    assert terms_announce(document_id=new.pk) == 0  # once per version
