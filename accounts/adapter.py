@@ -1,6 +1,10 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .geo import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -13,9 +17,27 @@ class AccountAdapter(DefaultAccountAdapter):
             return render(request, "accounts/not_active.html", {"account": user}, status=403)
         return super().pre_login(request, user, **kwargs)
 
+    def get_login_redirect_url(self, request):
+        """R-LEG-2: a customer with a material Terms version to accept sees it first."""
+        from legal.selectors import terms_acceptance_due
+
+        url = super().get_login_redirect_url(request)
+        user = request.user
+        if user.is_authenticated and not user.is_staff and terms_acceptance_due(user=user):
+            return f"{reverse('legal:accept')}?{urlencode({'next': url})}"
+        return url
+
+    def get_client_ip(self, request) -> str:
+        """allauth's rate limits count by the same client IP as the rest of the panel."""
+        return client_ip(request) or super().get_client_ip(request)
+
     def login(self, request, user):
-        from .services import user_activity_touch
+        """Every sign-in (sign-up included) is recorded with IP and country (R-PRV-1)."""
+        from .services import sign_in_record, user_activity_touch
 
         response = super().login(request, user)
-        user_activity_touch(user=user)  # R-DOR-1: a sign-in counts as activity (issue 12)
+        sign_in_record(
+            user=user, ip_address=client_ip(request), device=getattr(request, "device_id", None)
+        )
+        user_activity_touch(user=user)  # R-DOR-1: a sign-in counts as activity
         return response

@@ -1,12 +1,18 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from legal.services import account_hold
+from smmpanel.exceptions import DomainError
 
 from . import services
-from .exceptions import AccountStatusRefused
 from .models import AccountStatusChange, ApiKey, User
+from .selectors import accounts_linked
 
 
 class ReasonForm(forms.Form):
@@ -24,7 +30,7 @@ def _status_action(service, verb: str):
                 try:
                     service(user=user, reason=form.cleaned_data["reason"], actor=request.user)
                     done += 1
-                except AccountStatusRefused as exc:
+                except DomainError as exc:
                     modeladmin.message_user(request, f"{user}: {exc.message}", messages.WARNING)
             modeladmin.message_user(request, f"{verb.capitalize()}: {done} account(s).")
             return None
@@ -66,16 +72,36 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["status", "is_staff", "is_superuser", "is_active"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Panel", {"fields": ("status", "status_reason", "adult_confirmed_at")}),
+        ("Panel", {"fields": ("status", "status_reason", "adult_confirmed_at", "linked_accounts")}),
     )
     # R-ACC-5: the status changes only through the actions, which log the reason.
-    readonly_fields = ["status", "status_reason", "adult_confirmed_at", "last_login", "date_joined"]
+    readonly_fields = [
+        "status", "status_reason", "adult_confirmed_at", "last_login", "date_joined",
+        "linked_accounts",
+    ]  # fmt: skip
     inlines = [AccountStatusChangeInline]
     actions = [
         _status_action(services.account_suspend, "suspend"),
         _status_action(services.account_reinstate, "reinstate"),
         _status_action(services.account_terminate, "close"),
+        _status_action(account_hold, "hold"),  # R-AUP-2: investigation (legal.Hold)
     ]
+
+    @admin.display(description="Linked accounts (R-ACC-4)")
+    def linked_accounts(self, obj) -> str:
+        """The accounts sharing a sign-up IP, card or device with this one: one group."""
+        if obj is None or obj.pk is None:
+            return "-"
+        linked = User.objects.filter(pk__in=accounts_linked(user=obj)).order_by("pk")
+        if not linked:
+            return "None"
+        items = format_html_join(
+            ", ", '<a href="{}">{}</a>',
+            ((reverse("admin:accounts_user_change", args=[u.pk]), u.username) for u in linked),
+        )  # fmt: skip
+        limit = settings.ACCOUNTS_LINKED_LIMIT
+        over = f" — over the limit of {limit}: needs staff approval" if len(linked) > limit else ""
+        return format_html("{} ({}{})", items, len(linked), over)
 
 
 @admin.register(ApiKey)

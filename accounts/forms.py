@@ -6,6 +6,7 @@ from legal.models import Document
 from legal.selectors import document_current
 
 from . import services
+from .geo import client_ip
 
 
 class SignupForm(forms.Form):
@@ -35,7 +36,10 @@ class SignupForm(forms.Form):
 
     def signup(self, request, user) -> None:
         services.user_signup_complete(
-            user=user, terms=self.terms, ip_address=request.META.get("REMOTE_ADDR")
+            user=user,
+            terms=self.terms,
+            ip_address=client_ip(request),
+            device=getattr(request, "device_id", None),
         )
         # Issue 12 (R-PRO-3): a sign-up through a referral link is linked to its referrer.
         from billing.services.affiliates import referral_attach

@@ -113,3 +113,47 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
+
+
+class SignIn(models.Model):
+    """One sign-in: when, from which IP and country (R-PRV-1). Deleted after
+    ``PRIVACY_SIGNIN_RETENTION_DAYS`` by the beat task ``accounts.sign_ins_purge``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_ins"
+    )
+    at = models.DateTimeField(db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="signin_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.at:%Y-%m-%d %H:%M} from {self.ip_address or '?'}"
+
+
+class AccountSignal(models.Model):
+    """A trace two accounts of one person share (R-ACC-4): the sign-up IP, a card's
+    fingerprint at the payment processor, the device cookie. Kept for fraud prevention;
+    ``accounts.selectors.accounts_linked`` groups accounts by them."""
+
+    class Kind(models.TextChoices):
+        SIGNUP_IP = "signup_ip", "Sign-up IP"
+        CARD = "card", "Card fingerprint"
+        DEVICE = "device", "Device cookie"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "value"], name="account_signal_once"),
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="account_signal_value")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_kind_display()}"

@@ -1,5 +1,7 @@
 from allauth.mfa.models import Authenticator
 
+from legal.selectors import account_held
+
 from . import apikeys
 from .models import ApiKey
 
@@ -15,7 +17,7 @@ def api_key_user(*, key: str):
     """The account an API key belongs to, or None (R-KEY-2, R-KEY-3).
 
     None for an unknown or revoked key and for an account that may not use the API
-    (suspended, closed, deactivated).
+    (suspended, closed, deactivated, or on hold under investigation: R-AUP-2).
     """
     if not key or len(key) > 128:
         return None
@@ -26,8 +28,46 @@ def api_key_user(*, key: str):
     if api_key is None or not apikeys.digests_match(api_key.digest, digest):
         return None
     user = api_key.user
-    return user if user.can_order else None
+    if not user.can_order or account_held(user=user):  # R-KEY-3: frozen under investigation
+        return None
+    return user
 
 
 def api_key_active(*, user) -> ApiKey | None:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).first()
+
+
+def accounts_linked(*, user, max_rounds: int = 3) -> set[int]:
+    """The ids of the accounts linked to ``user`` (R-ACC-4): those sharing a sign-up IP, a
+    card fingerprint or a device cookie, followed through up to ``max_rounds`` hops (A and B
+    share a card, B and C a device: A, B and C are one group). ``user`` itself is not in it.
+    Affiliates and promo limits use this to tell one person's accounts apart.
+    """
+    from django.db.models import Q
+
+    from .models import AccountSignal
+
+    group = {user.pk}
+    frontier = {user.pk}
+    for _ in range(max_rounds):
+        signals = set(
+            AccountSignal.objects.filter(user_id__in=frontier).values_list("kind", "value")
+        )
+        if not signals:
+            break
+        match = Q()
+        for kind, value in signals:
+            match |= Q(kind=kind, value=value)
+        found = set(AccountSignal.objects.filter(match).values_list("user_id", flat=True))
+        frontier = found - group
+        if not frontier:
+            break
+        group |= frontier
+    return group - {user.pk}
+
+
+def accounts_linked_over_limit(*, user) -> bool:
+    """More linked accounts than ``ACCOUNTS_LINKED_LIMIT``: staff approval is needed (R-ACC-4)."""
+    from django.conf import settings
+
+    return len(accounts_linked(user=user)) > settings.ACCOUNTS_LINKED_LIMIT

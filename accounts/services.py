@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -7,15 +9,75 @@ from legal.services import acceptance_record
 
 from . import apikeys
 from .exceptions import AccountStatusRefused
-from .models import AccountStatusChange, ApiKey, Notice, User
+from .geo import ip_country
+from .models import AccountSignal, AccountStatusChange, ApiKey, Notice, SignIn, User
 
 
-def user_signup_complete(*, user, terms: Document, ip_address: str | None) -> None:
-    """Record the 18+ confirmation and the accepted Terms version with time (R-ACC-1)."""
+def user_signup_complete(
+    *, user, terms: Document, ip_address: str | None, device: str | None = None
+) -> None:
+    """Record the 18+ confirmation and the accepted Terms version with time (R-ACC-1), and the
+    sign-up IP and device that link accounts of one person (R-ACC-4)."""
     with transaction.atomic():
         user.adult_confirmed_at = timezone.now()
         user.save(update_fields=["adult_confirmed_at"])
         acceptance_record(user=user, document=terms, ip_address=ip_address)
+        if ip_address and ipaddress.ip_address(ip_address).is_global:
+            account_signal_record(user=user, kind=AccountSignal.Kind.SIGNUP_IP, value=ip_address)
+        if device:
+            account_signal_record(user=user, kind=AccountSignal.Kind.DEVICE, value=device)
+        _linked_limit_check(user=user)
+
+
+def _linked_limit_check(*, user) -> None:
+    """R-ACC-4: past ``ACCOUNTS_LINKED_LIMIT`` linked accounts, a new account waits on hold
+    for staff approval (asked for through a ticket) before it can order."""
+    from legal.services import account_hold
+
+    from .selectors import accounts_linked_over_limit
+
+    if accounts_linked_over_limit(user=user):
+        account_hold(
+            user=user,
+            reason=f"More than {settings.ACCOUNTS_LINKED_LIMIT} linked accounts: staff approval "
+            "is needed (R-ACC-4).",
+            actor=None,
+        )
+        notice_send(
+            user=user, kind="linked_accounts", subject="Your account needs approval",
+            body="You have more linked accounts than we allow without approval. Open a ticket "
+            "and tell us about your agency or reseller business; ordering is paused until then.",
+        )  # fmt: skip
+
+
+def account_signal_record(*, user, kind: str, value: str) -> None:
+    """Remember a trace ``user`` leaves (R-ACC-4); billing calls it with a card's fingerprint
+    (``kind=AccountSignal.Kind.CARD``). Idempotent."""
+    value = (value or "").strip()[:128]
+    if value:
+        AccountSignal.objects.bulk_create(
+            [AccountSignal(user=user, kind=kind, value=value)], ignore_conflicts=True
+        )
+
+
+def sign_in_record(*, user, ip_address: str | None, device: str | None = None) -> SignIn:
+    """Record a sign-in with its IP and country (R-PRV-1) and the device cookie (R-ACC-4)."""
+    with transaction.atomic():
+        sign_in = SignIn.objects.create(
+            user=user, at=timezone.now(), ip_address=ip_address, country=ip_country(ip_address)
+        )
+        if device:
+            account_signal_record(user=user, kind=AccountSignal.Kind.DEVICE, value=device)
+    return sign_in
+
+
+def sign_ins_purge(*, now=None) -> int:
+    """Delete sign-in records older than ``PRIVACY_SIGNIN_RETENTION_DAYS`` (R-PRV-1)."""
+    from datetime import timedelta
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PRIVACY_SIGNIN_RETENTION_DAYS)
+    deleted, _ = SignIn.objects.filter(at__lt=cutoff).delete()
+    return deleted
 
 
 def user_activity_touch(*, user, now=None) -> None:

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from legal import privacy_views
+
 from . import views
 
 app_name = "accounts"
@@ -7,4 +9,10 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("api/", views.api, name="api"),
+    # R-PRV-3: Account → Privacy (legal.privacy_views)
+    path("privacy/", privacy_views.privacy, name="privacy"),
+    path("privacy/export/", privacy_views.export, name="privacy_export"),
+    path("privacy/download/<str:token>/", privacy_views.download, name="privacy_download"),
+    path("privacy/correction/", privacy_views.correction, name="privacy_correction"),
+    path("privacy/delete/", privacy_views.delete, name="privacy_delete"),
 ]

@@ -31,7 +31,7 @@ INSERT INTO orders_order (
     user_id, service_id, link, quantity, charge, paid_promotional, paid_deposited, refunded,
     start_count, remains, status, extra, source, created_at, updated_at, service_name,
     service_type, rate, min_quantity, max_quantity, can_cancel, refill, refill_days, dripfeed,
-    beta, relay_state, routes_tried, relay_attempts, relay_error)
+    beta, relay_state, routes_tried, relay_attempts, relay_error, overlapped)
 SELECT
     CASE WHEN g %% 2 = 0 THEN %(heavy)s ELSE (%(others)s)[1 + g %% %(n_others)s] END,
     (%(services)s)[1 + g %% %(n_services)s],
@@ -45,7 +45,7 @@ SELECT
     now() - (%(count)s - g) * interval '20 seconds',
     now() - (%(count)s - g) * interval '20 seconds',
     'Bench followers', 'Default', 1.2, 100, 10000, true, false, 0, false,
-    false, 'placed', '[]'::jsonb, 0, ''
+    false, 'placed', '[]'::jsonb, 0, '', false
 FROM generate_series(1, %(count)s) AS g
 """  # noqa: S608
 

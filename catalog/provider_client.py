@@ -435,9 +435,17 @@ class ProviderClient:
     # --- transport and classification -------------------------------------------------
     def _call(self, action: str, fields: dict, shape, *, is_add: bool = False) -> ProviderResult:
         payload = urlencode({"key": self._key, "action": action, **fields}).encode()
+        started = time.monotonic()
         result = self._classify(payload, shape, is_add=is_add)
         if result.reason is Reason.PROVIDER_ERROR and result.provider_text:
             self._unclassified(action, result.provider_text)
+        if self.provider_id is not None:  # the operator dashboard's provider health (issue 13)
+            from stats.services import provider_call_record
+
+            provider_call_record(
+                provider_id=self.provider_id, outcome=result.outcome, reason=result.reason,
+                seconds=time.monotonic() - started,
+            )  # fmt: skip
         if not result.ok:
             logger.warning(
                 "provider %s: %s -> %s (%s, http %s)",

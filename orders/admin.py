@@ -145,6 +145,7 @@ class OrderAdmin(admin.ModelAdmin):
         "mark_completed",
         "resend",
         "reconcile",
+        "hold_for_investigation",  # issue 13 (R-AUP-2)
     ]
     fieldsets = [
         (None, {"fields": ["user", "service", "link", "quantity", "extra", "source"]}),
@@ -219,6 +220,29 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Link")
     def short_link(self, obj) -> str:
         return obj.link if len(obj.link) <= 50 else obj.link[:49] + "…"
+
+    @admin.action(description="Put on hold under investigation (R-AUP-2; legal.Hold)")
+    def hold_for_investigation(self, request, queryset):
+        from legal.exceptions import HoldRefused
+        from legal.services import order_hold
+
+        form, page = _action_form(
+            self, request, queryset, form_class=ReasonForm,
+            title="Hold under investigation (not sent to a provider until released)",
+            action="hold_for_investigation",
+        )  # fmt: skip
+        if form is None:
+            return page
+        for order in queryset.order_by("pk"):
+            try:
+                order_hold(
+                    order_id=order.pk, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except HoldRefused as refusal:
+                self.message_user(request, refusal.message, messages.ERROR)
+            else:
+                self.message_user(request, f"Order #{order.pk} is on hold.")
+        return None
 
     @admin.action(description="Cancel with a full return", permissions=["money"])
     def cancel_with_return(self, request, queryset):

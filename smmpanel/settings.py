@@ -454,3 +454,41 @@ CELERY_BEAT_SCHEDULE["support-claim-windows-close"] = {
     "task": "support.claim_windows_close",
     "schedule": SUPPORT_CLAIM_CLOSE_SECONDS,
 }
+
+# --- compliance (issue 13: legal, privacy, holds, regions, linked accounts, statistics) ---
+# The client's IP: X-Forwarded-For is trusted only from these proxies (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+RATELIMIT_IP_META_KEY = "accounts.geo.ratelimit_ip"
+# R-AUP-3: sign-ups and orders from these countries (ISO 3166 alpha-2, by IP) are refused.
+RESTRICTED_COUNTRIES = [
+    code.strip().upper() for code in env.list("RESTRICTED_COUNTRIES", default=[])
+]
+# R-LEG-2, R-AUP-2/3: the web pages that place orders, gated by legal.middleware.
+LEGAL_ORDER_VIEWS = env.list("LEGAL_ORDER_VIEWS", default=["orders:new", "orders:mass"])
+MIDDLEWARE.append("legal.middleware.ComplianceMiddleware")
+# R-ACC-4: accounts of one person (linked by sign-up IP, card or device) allowed without notice.
+ACCOUNTS_LINKED_LIMIT = env.int("ACCOUNTS_LINKED_LIMIT", default=10)
+DEVICE_COOKIE_NAME = env.str("DEVICE_COOKIE_NAME", default="panel_device")
+# R-PRV-1: sign-in records (IP, country) are deleted after this many days.
+PRIVACY_SIGNIN_RETENTION_DAYS = env.int("PRIVACY_SIGNIN_RETENTION_DAYS", default=365)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware"), "accounts.middleware.DeviceCookieMiddleware"
+)
+CELERY_BEAT_SCHEDULE["accounts-sign-ins-purge"] = {
+    "task": "accounts.sign_ins_purge",
+    "schedule": 6 * 3600.0,
+}
+# R-PRV-3: a data archive's download link is valid this long; the archive is deleted then.
+PRIVACY_EXPORT_LINK_HOURS = env.int("PRIVACY_EXPORT_LINK_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["legal-data-exports-purge"] = {
+    "task": "legal.data_exports_purge",
+    "schedule": 3600.0,
+}
+# R-PRV-2: first-party statistics and the operator dashboard (stats app).
+INSTALLED_APPS.append("stats")
+MIDDLEWARE.append("stats.middleware.PageVisitMiddleware")
+STATS_REFRESH_SECONDS = env.float("STATS_REFRESH_SECONDS", default=120.0)
+STATS_RECOMPUTE_DAYS = env.int("STATS_RECOMPUTE_DAYS", default=3)  # today and the days before
+STATS_DASHBOARD_DAYS = env.int("STATS_DASHBOARD_DAYS", default=30)
+STATS_STUCK_HOURS = env.int("STATS_STUCK_HOURS", default=48)  # in progress longer is stuck
+CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": STATS_REFRESH_SECONDS}

@@ -22,4 +22,6 @@ urlpatterns = [
     # --- support (issue 11): the staff desk and the public abuse form ---
     path("desk/", include("support.urls_desk")),
     path("abuse/", include("support.urls_abuse")),
+    # issue 13: the operator dashboard (stats app)
+    path("staff/", include("stats.urls")),
 ]

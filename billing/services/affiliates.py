@@ -75,12 +75,10 @@ def _signup_ip(user) -> str | None:
 
 
 def _accounts_linked(first, second) -> bool:
-    """Linked accounts (R-ACC-4) are built elsewhere (issue 13); asked here once they exist."""
-    try:
-        from accounts.selectors import accounts_linked  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    return bool(accounts_linked(first, second))
+    """R-ACC-4's linked accounts: a sign-up IP, a card or a device shared, even through others."""
+    from accounts.selectors import accounts_linked
+
+    return second.pk in accounts_linked(user=first)
 
 
 def referral_self_reason(*, referral: Referral, deposit: Deposit | None = None) -> str:

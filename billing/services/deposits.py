@@ -256,8 +256,20 @@ def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
         deposit.credited_at = timezone.now()
         promo_redeem(deposit=deposit)
         deposit.save()
+        _card_link(user=deposit.user, intent=intent)
         commission_credit(deposit=deposit)  # R-PRO-3
     return f"deposit {deposit.pk} credited"
+
+
+def _card_link(*, user, intent: dict) -> None:
+    """R-ACC-4: accounts paying with one card are linked (the card's fingerprint at Stripe)."""
+    from accounts.models import AccountSignal
+    from accounts.services import account_signal_record
+
+    method = intent.get("payment_method")
+    card = (method.get("card") if isinstance(method, dict) else None) or {}
+    if card.get("fingerprint"):
+        account_signal_record(user=user, kind=AccountSignal.Kind.CARD, value=card["fingerprint"])
 
 
 def _deposit_payment_failed(*, event: dict, intent: dict, deposit_id: str) -> str:

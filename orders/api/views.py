@@ -7,7 +7,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET
 from django_ratelimit.core import is_ratelimited
 
+from accounts.geo import client_ip
 from accounts.selectors import api_key_user
+from legal.gate import ordering_refusal
 
 from .actions import ACTIONS
 from .openapi import openapi_document
@@ -43,6 +45,10 @@ def _handle(request):
     action = ACTIONS.get(params.get("action", ""))
     if action is None:
         raise ApiError("Incorrect request")
+    if action is ACTIONS["add"]:  # R-LEG-2, R-AUP-3: Terms to accept, restricted region
+        refusal = ordering_refusal(user=user, ip=client_ip(request))
+        if refusal is not None:
+            raise ApiError(refusal.api_message)
     return action(user=user, params=params)
 
 

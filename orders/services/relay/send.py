@@ -11,6 +11,7 @@ from django.utils import timezone
 from catalog.models import ProviderService, Service
 from catalog.provider_client import Outcome, ProviderClient, ProviderResult
 from catalog.selectors import provider_services_ranked
+from legal.selectors import order_held
 from orders.models import FINAL_STATUSES, Order, OrderEvent, RelayState
 from orders.services.lifecycle import (
     order_cancel_now,
@@ -68,8 +69,8 @@ def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
         if order.cancel_requested_at is not None:
             order_cancel_now(order=order, cause=Cause.CUSTOMER, note="Canceled at your request.")
             return None
-        if not order.user.can_order:
-            _relay_hold(order, now)  # R-ACC-5
+        if not order.user.can_order or order_held(order=order):
+            _relay_hold(order, now)  # R-ACC-5; R-AUP-2: an order or account on hold
             return None
         current = order.provider_service
         route = None

@@ -1,0 +1,58 @@
+"""May this customer order now? One answer for the web pages and the API.
+
+``ordering_refusal`` says why not, or None: the Terms to accept first (R-LEG-2), a
+restricted region (R-AUP-3), an account on hold (R-AUP-2). The web answers with a page
+(``legal.middleware.ComplianceMiddleware``), the API with the stable error strings below,
+which the API page documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.geo import country_restricted, ip_country
+
+TERMS_API_ERROR = "You must accept the new Terms of Service before ordering"
+REGION_API_ERROR = "Orders from your region are not accepted"
+HOLD_API_ERROR = "Your account is under review; ordering is paused"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: str  # "terms", "region", "hold"
+    message: str  # for people
+    api_message: str  # API v2 error string
+
+
+def region_refusal(*, ip: str | None, what: str = "Orders") -> Refusal | None:
+    country = ip_country(ip)
+    if not country_restricted(country):
+        return None
+    return Refusal(
+        kind="region",
+        message=f"{what} from your region ({country}) are not accepted under our Acceptable "
+        "Use Policy.",
+        api_message=REGION_API_ERROR,
+    )
+
+
+def ordering_refusal(*, user, ip: str | None) -> Refusal | None:
+    """Why ``user``, calling from ``ip``, may not place an order now; None if they may."""
+    from legal.selectors import account_held, terms_acceptance_due
+
+    refusal = region_refusal(ip=ip)
+    if refusal is not None:
+        return refusal
+    if account_held(user=user):
+        return Refusal(
+            kind="hold",
+            message="Your account is under review; ordering is paused until staff finish it.",
+            api_message=HOLD_API_ERROR,
+        )
+    if terms_acceptance_due(user=user) is not None:
+        return Refusal(
+            kind="terms",
+            message="Our Terms of Service changed: accept the new version before ordering.",
+            api_message=TERMS_API_ERROR,
+        )
+    return None

@@ -1,0 +1,186 @@
+"""R-PRV-3: download my data, ask for correction, delete my data (anonymised, ledger kept)."""
+
+import io
+import json
+import re
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.test.utils import isolate_apps
+
+from accounts.models import ApiKey, Notice, SignIn, User
+from accounts.selectors import api_key_user
+from accounts.services import api_key_issue, notice_send, sign_in_record
+from billing.models import Deposit, Entry
+from legal.models import Acceptance, DataExport, PrivacyRequest
+from legal.privacy import data_export_request, data_export_token
+from legal.services import acceptance_record
+from orders.models import Order
+from tests.factories import PASSWORD
+from tests.orders.factories import funded_customer, place
+
+pytestmark = pytest.mark.django_db
+KINDS = {"profile", "orders", "balance_history", "deposits", "tickets", "sign_ins",
+         "acceptances", "notices"}  # fmt: skip
+
+
+def _customer_with_data(service, terms, *, name: str):
+    user = funded_customer(deposited="10", username=name)
+    place(user, service, link=f"https://www.instagram.com/{name}-link/", quantity=100)
+    Deposit.objects.create(user=user, method="manual", amount=Decimal("10"), status="failed")
+    sign_in_record(user=user, ip_address="81.2.69.160")
+    acceptance_record(user=user, document=terms, ip_address="81.2.69.160")
+    notice_send(user=user, kind="test", subject=f"Hello {name}", email=False)
+    return user
+
+
+def _archive(client, capture) -> zipfile.ZipFile:
+    with capture(execute=True):
+        assert client.post("/account/privacy/export/").status_code == 302
+    page = client.get("/account/privacy/").content.decode()
+    assert "Ready to download." in page
+    url = re.search(r'href="(/account/privacy/download/[^"]+)"', page).group(1)
+    response = client.get(url)
+    assert response["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.content))
+
+
+def test_export_has_every_kind_and_nothing_of_another_customer(
+    client, routed_service, terms, django_capture_on_commit_callbacks
+):  # R-PRV-3
+    me = _customer_with_data(routed_service, terms, name="alice")
+    _customer_with_data(routed_service, terms, name="mallory")
+    client.force_login(me)
+    archive = _archive(client, django_capture_on_commit_callbacks)
+    names = {name.removesuffix(".json") for name in archive.namelist() if name.endswith(".json")}
+    assert names == KINDS
+    everything = "".join(archive.read(name).decode() for name in archive.namelist())
+    assert "mallory" not in everything
+    data = {kind: json.loads(archive.read(f"{kind}.json")) for kind in KINDS}
+    assert data["profile"][0]["email"] == "alice@example.com"
+    assert data["orders"][0]["link"] == "https://www.instagram.com/alice-link/"
+    assert {row["account__kind"] for row in data["balance_history"]} == {"deposited"}
+    assert data["deposits"][0]["amount"] == "10.00000"
+    assert data["sign_ins"][0]["country"] == "GB"
+    assert data["acceptances"][0]["document__kind"] == "terms"
+    assert data["notices"][0]["subject"] == "Hello alice"
+    assert isinstance(data["tickets"], dict)
+
+
+def test_the_link_expires_and_is_only_the_owners(
+    client, customer, settings, django_capture_on_commit_callbacks
+):  # R-PRV-3
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs eagerly in tests
+        export = data_export_request(user=customer)
+    export = DataExport.objects.get(pk=export.pk)
+    assert export.status == "ready"
+    assert export.progress == "Ready to download."
+    url = f"/account/privacy/download/{data_export_token(export=export)}/"
+    client.force_login(customer)
+    assert client.get(url).status_code == 200
+    other = Client()
+    other.force_login(funded_customer())
+    assert other.get(url).status_code == 404
+    settings.PRIVACY_EXPORT_LINK_HOURS = -1  # every link is past its time
+    assert client.get(url).status_code == 404
+
+
+def test_correction_request_is_kept(client, customer):  # R-PRV-3
+    client.force_login(customer)
+    assert client.post("/account/privacy/correction/", {"text": ""}).status_code == 400
+    client.post("/account/privacy/correction/", {"text": "My name is spelt Zoë"})
+    request = PrivacyRequest.objects.get(user=customer)
+    assert (request.kind, request.text, request.status) == (
+        "correction",
+        "My name is spelt Zoë",
+        "open",
+    )
+
+
+def test_deletion_anonymises_keeps_the_ledger_and_signs_out_everywhere(
+    client, routed_service, terms, assert_ledger_ok
+):  # R-PRV-3
+    me = _customer_with_data(routed_service, terms, name="alice")
+    Order.objects.filter(user=me).update(status="completed")
+    _, key = api_key_issue(user=me)
+    entries = Entry.objects.filter(account__user=me).count()
+    elsewhere = Client()
+    elsewhere.force_login(me)
+    assert elsewhere.get("/account/").status_code == 200
+
+    client.force_login(me)
+    wrong = client.post("/account/privacy/delete/", {"password": "nope", "confirm": "DELETE"})
+    assert "That is not your password." in wrong.content.decode()
+    response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 302
+
+    me.refresh_from_db()
+    assert me.username == f"erased-{me.pk}"
+    assert "alice" not in me.email
+    assert (me.status, me.is_active, me.has_usable_password()) == ("closed", False, False)
+    assert api_key_user(key=key) is None
+    assert not ApiKey.objects.filter(user=me, revoked_at=None).exists()
+    assert not SignIn.objects.filter(user=me).exists()
+    assert not Notice.objects.filter(user=me).exists()
+    assert list(Acceptance.objects.filter(user=me).values_list("ip_address", flat=True)) == [None]
+    assert Order.objects.filter(user=me).count() == 1  # kept for accounting
+    assert Entry.objects.filter(account__user=me).count() == entries
+    assert elsewhere.get("/account/").status_code == 302  # signed out there too
+    assert PrivacyRequest.objects.get(user=me).kind == "deletion"
+    assert_ledger_ok()
+
+
+def test_deletion_waits_for_active_orders(client, routed_service, terms):  # R-PRV-3
+    me = _customer_with_data(routed_service, terms, name="alice")
+    client.force_login(me)
+    response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
+    assert "orders in progress" in response.content.decode()
+    assert User.objects.get(pk=me.pk).username == "alice"
+
+
+def test_deletion_waits_for_an_investigation(client, customer):  # R-PRV-3, R-AUP-2
+    from legal.services import account_hold
+    from tests.factories import StaffFactory
+
+    account_hold(user=customer, reason="Fraud review", actor=StaffFactory())
+    client.force_login(customer)
+    response = client.post("/account/privacy/delete/", {"password": PASSWORD, "confirm": "DELETE"})
+    assert "under review" in response.content.decode()
+    assert User.objects.get(pk=customer.pk).is_active
+
+
+@isolate_apps("support")
+def test_support_rows_are_found_through_their_owner():  # R-PRV-3 (tickets with attachments)
+    """Whatever the support desk's models are, the export finds the customer's rows."""
+    from django.conf import settings as django_settings
+    from django.db import models
+
+    from legal.privacy import _user_path
+
+    class Ticket(models.Model):  # noqa: DJ008
+        user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "support"
+
+    class Message(models.Model):  # noqa: DJ008
+        ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+        author = models.ForeignKey(
+            django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        )
+        attachment = models.FileField()
+
+        class Meta:
+            app_label = "support"
+
+    class AbuseReport(models.Model):  # noqa: DJ008
+        reporter = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "support"
+
+    assert _user_path(Ticket) == "user"
+    assert _user_path(Message) == "ticket__user"  # staff replies on the customer's ticket too
+    assert _user_path(AbuseReport) == "reporter"
