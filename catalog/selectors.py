@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet
 
-from billing.money import quantize
+from billing.money import ZERO, quantize
 
 from .exceptions import LinkRejected
 from .links import EXAMPLES, LinkRule
@@ -31,7 +31,7 @@ class RateBook:
         if custom is not None:
             if custom.rate is not None:
                 return quantize(custom.rate)
-            return _discounted(service.rate, custom.discount_percent)
+            return _discounted(service.rate, custom.discount_percent or ZERO)
         if self.discount_percent is not None:
             return _discounted(service.rate, self.discount_percent)
         return quantize(service.rate)
@@ -74,7 +74,7 @@ def service_link_check(*, service: Service, link: str) -> str:
         return link
     if service.link_rule == LinkRule.CUSTOM:
         raise LinkRejected("This link does not have the form this service needs.")
-    example = EXAMPLES.get(service.link_rule, "")
+    example = EXAMPLES.get(LinkRule(service.link_rule), "")
     label = LinkRule(service.link_rule).label
     raise LinkRejected(f"This service needs a {label.lower()}, for example {example}.")
 
@@ -134,7 +134,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     book = rate_book_for_user(user=user)
     services = list(queryset)
     for service in services:
-        service.user_rate = book.rate(service)
+        service.user_rate = book.rate(service)  # type: ignore[attr-defined]
     return services
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -312,7 +313,8 @@ def funds_add_manual(*, user, amount: Decimal, source: str, reason: str, actor=N
     if not reason.strip():
         raise ValueError("a manual top-up needs a reason")
     if source == Account.Kind.DEPOSITED:
-        return deposit_manual_create(user=user, amount=amount, memo=reason, actor=actor).transaction
+        deposit = deposit_manual_create(user=user, amount=amount, memo=reason, actor=actor)
+        return cast(Transaction, deposit.transaction)  # a manual deposit is always posted
     if source == Account.Kind.PROMOTIONAL:
         return promo_credit_grant(
             user=user,

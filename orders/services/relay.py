@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -501,13 +502,13 @@ def _poll_claim(*, provider_id: int, now) -> list[tuple[int, int]]:
     with transaction.atomic():
         rows = list(
             Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-            .filter(provider_id=provider_id, poll_due_at__lte=now)
+            .filter(provider_id=provider_id, poll_due_at__lte=now, provider_order_id__isnull=False)
             .order_by("poll_due_at")
             .values_list("pk", "provider_order_id")[:MAX_IDS_PER_CALL]
         )
         if rows:
             Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(poll_due_at=now + _lease())
-    return rows
+    return cast("list[tuple[int, int]]", rows)  # provider_order_id is not null (filter)
 
 
 def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]], client=None) -> int:
@@ -566,7 +567,7 @@ def order_cancel_relay(*, order_id: int) -> None:
     accepted = False
     detail = result.error
     if result.ok:
-        answer = next(
+        answer: dict = next(
             (row for row in result.data if _count(row.get("order")) == order.provider_order_id),
             {},
         )
