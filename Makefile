@@ -36,6 +36,13 @@ lock-upgrade:
 # mypy with django-stubs on every app's services and selectors (config: pyproject.toml).
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+# docs/spec/ is the project's copy of the spec it follows (a fresh clone is complete);
+# refresh it from the steering copy beside the checkout when there is one.
+SPEC_SRC ?= ../shared/spec
+spec:
+	@if [ -d "$(SPEC_SRC)" ]; then cp "$(SPEC_SRC)"/*.md docs/spec/ && echo "docs/spec/ refreshed from $(SPEC_SRC)"; \
+	else echo "no $(SPEC_SRC): docs/spec/ kept as committed"; fi
 # --- end reproducible builds ---
 
 # The panel on the embedded default (SQLite, filesystem broker), with demo data,
