@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from billing.money import ZERO
+from billing.money import ZERO, money_text, usd_text
 from catalog.selectors import services_for_user
 from orders.exceptions import OrderRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
@@ -82,7 +82,7 @@ def new(request):
             except OrderRefused as refusal:
                 form.add_refusal(refusal)
             else:
-                messages.success(request, f"Order #{order.pk} placed: ${order.charge}.")
+                messages.success(request, f"Order #{order.pk} placed: {usd_text(order.charge)}.")
                 return redirect("orders:detail", order_id=order.pk)
     else:
         initial = {}
@@ -190,7 +190,7 @@ def export_csv(request):
                     order.service_name,
                     order.link,
                     order.quantity,
-                    order.charge,
+                    money_text(order.charge),  # the display rule, as a plain number
                     order.start_count,
                     order.remains,
                     order.get_status_display(),
@@ -244,7 +244,9 @@ def cancel(request, order_id: int):
     else:
         order.refresh_from_db()
         if order.status == Order.Status.CANCELED:
-            messages.success(request, f"Order #{order.pk} is canceled; ${order.refunded} is back.")
+            messages.success(
+                request, f"Order #{order.pk} is canceled; {usd_text(order.refunded)} is back."
+            )
         else:
             messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
     return redirect("orders:detail", order_id=order.pk)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from billing import stripe_api
 from billing.exceptions import DepositRefused, PaymentFailed
 from billing.models import Account, Deposit, RefKind, StripeCustomer, StripeEvent, Transaction
-from billing.money import ZERO, quantize
+from billing.money import ZERO, quantize, usd_text
 
 from .ledger import deposit_credit, promo_credit_grant
 from .promos import promo_code_check, promo_redeem
@@ -33,7 +33,7 @@ Status = Deposit.Status
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
+    return usd_text(amount)
 
 
 def deposit_amount_check(*, amount: Decimal) -> Decimal:

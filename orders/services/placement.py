@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
-from billing.money import ZERO, quantize
+from billing.money import ZERO, quantize, usd_text
 from billing.services import funds_spend
 from catalog.exceptions import LinkRejected
 from catalog.models import Service
@@ -241,7 +241,7 @@ def order_prepare(
 
 
 def not_enough_funds(charge: Decimal) -> NotEnoughFunds:
-    return NotEnoughFunds(f"Your balance does not cover this order's charge of ${charge}.")
+    return NotEnoughFunds(f"Your balance does not cover this order's charge of {usd_text(charge)}.")
 
 
 def placed_event(order: Order) -> OrderEvent:

@@ -35,9 +35,18 @@
     var fraction = (parts[1] || "").padEnd(PLACES, "0").slice(0, PLACES);
     return BigInt(parts[0] || "0") * BigInt(Math.pow(10, PLACES)) + BigInt(fraction);
   }
+  // The panel's one display rule (billing.money.usd_text): whole cents as $12.50, other
+  // amounts to the ledger's places without trailing zeros ($0.315), thousands grouped,
+  // negatives with U+2212.
   function formatUnits(units) {
-    var text = units.toString().padStart(PLACES + 1, "0");
-    return "$" + text.slice(0, -PLACES) + "." + text.slice(-PLACES);
+    var sign = units < 0n ? "\u2212" : "";
+    var text = (units < 0n ? -units : units).toString().padStart(PLACES + 1, "0");
+    var whole = text.slice(0, -PLACES).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var fraction = text.slice(-PLACES).replace(/0+$/, "");
+    return sign + "$" + whole + "." + fraction.padEnd(2, "0");
+  }
+  function usd(text) {
+    return formatUnits(toUnits(text));
   }
   // R-ORD-2: rate x quantity / 1000, half up; a Package costs its rate.
   function chargeUnits(service, count) {
@@ -68,7 +77,7 @@
   }
 
   function optionLabel(service) {
-    return "#" + service.id + " " + service.name + " — $" + service.rate;
+    return "#" + service.id + " " + service.name + " — " + usd(service.rate);
   }
 
   // Rebuild the service list from the category and the search words; keep the choice if
@@ -143,7 +152,7 @@
     }
     document.getElementById("service-description").textContent = service.description || "";
     document.getElementById("service-rate").textContent =
-      "$" + service.rate + (service.type === "Package" ? " per package" : " per 1,000");
+      usd(service.rate) + (service.type === "Package" ? " per package" : " per 1,000");
     document.getElementById("service-limits").textContent = service.min + " / " + service.max;
     document.getElementById("service-time").textContent = service.average_time || "—";
   }
