@@ -1,7 +1,7 @@
 from allauth.mfa.models import Authenticator
 
 from . import apikeys
-from .models import ApiKey
+from .models import ApiKey, Notice
 
 
 def user_has_totp(user) -> bool:
@@ -31,3 +31,8 @@ def api_key_user(*, key: str):
 
 def api_key_active(*, user) -> ApiKey | None:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).first()
+
+
+# --- dashboard (issue 14) ---
+def notices_unread(*, user, limit: int = 10) -> list[Notice]:
+    return list(Notice.objects.filter(user=user, read_at__isnull=True).order_by("-pk")[:limit])
