@@ -160,3 +160,19 @@ def custom_rates_for_user(*, user) -> list[CustomRate]:
     return list(
         CustomRate.objects.filter(user=user).select_related("service").order_by("service_id", "id")
     )
+
+
+# --- Mass Order's example line (issue 14) ---
+def mass_order_example() -> str:
+    """A line Mass Order would accept: the first enabled Default service as the catalog lists
+    it, its link form and a quantity within its limits (a made-up id is no example)."""
+    service = (
+        Service.objects.filter(enabled=True, type=Service.Type.DEFAULT)
+        .order_by("category__position", "category__name", "category_id", "position", "id")
+        .first()
+    )
+    if service is None:
+        return "service ID | link | quantity"
+    quantity = min(max(1000, service.min_quantity), service.max_quantity)
+    link = EXAMPLES.get(LinkRule(service.link_rule), "https://example.com/page")
+    return f"{service.pk} | {link} | {quantity}"

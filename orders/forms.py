@@ -123,10 +123,14 @@ class MassOrderForm(forms.Form):
                 **_CONTROL,
                 "rows": 12,
                 "spellcheck": "false",
-                "placeholder": "102 | https://www.instagram.com/yourname/ | 1000",
             }
         ),
     )
+
+    def __init__(self, *args, example: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if example:  # a real service of the catalog (catalog.selectors.mass_order_example)
+            self.fields["orders"].widget.attrs["placeholder"] = example
 
     def clean_orders(self) -> str:
         text = self.cleaned_data["orders"]

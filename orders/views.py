@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from billing.money import ZERO, money_text, usd_text
-from catalog.selectors import services_for_user
+from billing.selectors import balance_get
+from catalog.selectors import mass_order_example, services_for_user
 from orders.exceptions import OrderRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
 from orders.models import Order
@@ -92,7 +93,11 @@ def new(request):
     return render(
         request,
         "orders/new.html",
-        {"form": form, "services_data": [_service_data(service) for service in services]},
+        {
+            "form": form,
+            "services_data": [_service_data(service) for service in services],
+            "spendable": balance_get(user=request.user).spendable,  # checked as they type
+        },
     )
 
 
@@ -102,7 +107,7 @@ def new(request):
 def mass(request):
     """Mass Order (R-ORD-1): each line validated and placed on its own."""
     results = None
-    form = MassOrderForm(request.POST or None)
+    form = MassOrderForm(request.POST or None, example=mass_order_example())
     if getattr(request, "limited", False):
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():

@@ -6,6 +6,7 @@ from django.core.exceptions import FieldError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -67,6 +68,12 @@ def dashboard(request):
         "tickets": _open_tickets(user),
     }
     return render(request, "dashboard.html", context)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin): the SVG."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def _database_ok() -> bool:

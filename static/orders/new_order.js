@@ -23,6 +23,7 @@
   var runs = document.getElementById("id_runs");
   var charge = document.getElementById("charge");
   var chargeDetail = document.getElementById("charge-detail");
+  var balanceWarning = document.getElementById("balance-warning");
   var categoryNames = {};
   Array.prototype.forEach.call(category.options, function (option) {
     categoryNames[option.value] = option.textContent;
@@ -124,6 +125,59 @@
     update();
   }
 
+  // Problems shown as the customer types, beside the field, in the server's words; the
+  // server still judges on submit.
+  var typed = false; // after a refusal the server's message stands until they type
+  form.addEventListener(
+    "input",
+    function () {
+      typed = true;
+    },
+    true // capture: before the field's own listener updates the page
+  );
+
+  function liveError(input, message) {
+    if (!typed) {
+      message = "";
+    }
+    var id = input.id + "-live-error";
+    var element = document.getElementById(id);
+    if (!element) {
+      element = document.createElement("div");
+      element.id = id;
+      element.className = "invalid-feedback d-block";
+      element.setAttribute("role", "status");
+      input.insertAdjacentElement("afterend", element);
+    }
+    element.textContent = message || "";
+    element.classList.toggle("d-none", !message);
+    input.classList.toggle("is-invalid", Boolean(message));
+  }
+
+  function limitProblem(service, count) {
+    if (!count) {
+      return "";
+    }
+    if (count < service.min) {
+      return "The minimum for this service is " + service.min + ".";
+    }
+    if (count > service.max) {
+      return "The maximum for this service is " + service.max + ".";
+    }
+    return "";
+  }
+
+  function checkBalance(units) {
+    var spendable = form.dataset.spendable;
+    var short = spendable !== undefined && spendable !== "" && units > toUnits(spendable);
+    if (balanceWarning) {
+      if (short) {
+        document.getElementById("balance-spendable").textContent = usd(spendable);
+      }
+      balanceWarning.classList.toggle("d-none", !short);
+    }
+  }
+
   function badge(text, style) {
     var element = document.createElement("span");
     element.className = "badge " + style;
@@ -168,6 +222,9 @@
     if (!service) {
       charge.textContent = "—";
       chargeDetail.textContent = "";
+      liveError(quantity, "");
+      liveError(comments, "");
+      checkBalance(0n);
       return;
     }
     var count;
@@ -187,14 +244,13 @@
       }
     }
     var perRun = service.dripfeed && dripfeed.checked ? wholeNumber(quantity) : count;
-    if (type !== "Package" && perRun && (perRun < service.min || perRun > service.max)) {
-      detail = (detail ? detail + " " : "") + "Allowed: " + service.min + " to " + service.max + ".";
-      chargeDetail.classList.add("text-danger");
-    } else {
-      chargeDetail.classList.remove("text-danger");
-    }
-    charge.textContent = formatUnits(chargeUnits(service, count));
+    var problem = type === "Package" ? "" : limitProblem(service, perRun);
+    liveError(quantity, type === "Custom Comments" ? "" : problem);
+    liveError(comments, type === "Custom Comments" ? problem : "");
+    var units = chargeUnits(service, count);
+    charge.textContent = formatUnits(units);
     chargeDetail.textContent = detail;
+    checkBalance(problem ? 0n : units);
   }
 
   category.addEventListener("change", filterServices);

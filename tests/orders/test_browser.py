@@ -99,20 +99,42 @@ def test_new_order_shows_the_charge_live_and_errors_beside_fields(signed_in, cat
     page.select_option("#id_category", "")
     page.select_option("#id_service", str(catalog["followers"].pk))
     page.fill("#id_quantity", "10")
-    assert "Allowed: 50 to 10000." in page.locator("#charge-detail").inner_text()
+    # flagged as they type, beside the field, in the server's words (issue 14)
+    live = page.locator("#id_quantity-live-error")
+    assert live.inner_text() == "The minimum for this service is 50."
+    assert "is-invalid" in page.locator("#id_quantity").get_attribute("class")
+    page.fill("#id_quantity", "10001")
+    assert live.inner_text() == "The maximum for this service is 10000."
+    page.fill("#id_quantity", "10")
     page.click("button[type=submit]")
     page.wait_for_load_state()
     error = page.locator("#id_quantity ~ ul.errorlist")
     assert error.inner_text() == "The minimum for this service is 50."
     assert not Order.objects.exists()
 
+    assert live.is_hidden()  # the server's message alone after a refusal, no echo
     page.fill("#id_quantity", "2500")
     assert charge.inner_text() == "$3.00"
+    assert live.is_hidden()
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/orders/\d+/$"))
     order = Order.objects.get()
     assert (order.charge, order.quantity) == (D("3.00"), 2500)
     assert f"Order #{order.pk} placed: $3.00." in page.locator(".alert-success").inner_text()
+
+
+def test_new_order_says_when_the_balance_does_not_cover_the_charge(signed_in, customer, catalog):
+    place(customer, catalog["followers"], quantity=10000)  # $12.00 of $20.00: $8.00 left
+    page = signed_in
+    page.goto(f"/orders/new/?service={catalog['followers'].pk}")
+    warning = page.locator("#balance-warning")
+    page.fill("#id_quantity", "5000")  # $6.00
+    assert warning.is_hidden()
+    page.fill("#id_quantity", "7000")  # $8.40
+    assert warning.is_visible()
+    assert "Your balance ($8.00) does not cover this charge." in warning.inner_text()
+    page.fill("#id_quantity", "6000")
+    assert warning.is_hidden()
 
 
 def test_mass_order_places_the_good_lines_and_reports_the_bad_one(signed_in, catalog):
@@ -164,8 +186,23 @@ def test_order_page_shows_its_history_and_cancel(signed_in, catalog, customer): 
     page.goto("/orders/")
     page.click(f"tr[data-order-id='{pending.pk}'] a")
     page.wait_for_url(re.compile(rf"/orders/{pending.pk}/$"))
+    # asked first (issue 14): saying no sends nothing
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.click("#cancel-order")
+    page.wait_for_timeout(300)
+    question = f"Cancel order #{pending.pk}? If the provider has not started it, the whole charge"
+    assert questions == [question + " comes back to your balance."]
+    assert Order.objects.get(pk=pending.pk).status == "pending"
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
     page.click("#cancel-order")
     page.wait_for_url(re.compile(rf"/orders/{pending.pk}/$"))
+    page.wait_for_load_state()
     assert page.locator("#order-status").inner_text() == "Canceled"
     assert "is canceled; $1.20 is back." in page.locator(".alert-success").inner_text()
     steps = page.locator("#order-history .history-event .fw-semibold").all_inner_texts()
