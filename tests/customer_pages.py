@@ -71,3 +71,34 @@ def customer_urls(user) -> list[str]:
 
 def csv_urls() -> list[str]:
     return [reverse(name) for name in CSV_PAGES]
+
+
+class PageWatch:
+    """Collects what a customer would see go wrong: script errors, console errors, requests
+    that failed or answered 4xx/5xx."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda msg: (
+                self.problems.append(f"console: {msg.text}") if msg.type == "error" else None
+            ),
+        )
+        page.on(
+            "requestfailed",
+            lambda request: self.problems.append(f"failed: {request.url} {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                self.problems.append(f"{response.status}: {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
+
+    def take(self) -> list[str]:
+        problems, self.problems = self.problems, []
+        return problems

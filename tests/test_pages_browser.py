@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.customer_pages import customer_urls, demo_customer
+from tests.customer_pages import PageWatch, customer_urls, demo_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,37 +17,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/services/"]
 OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
-
-
-class PageWatch:
-    """Collects what a customer would see go wrong: script errors, console errors, requests
-    that failed or answered 4xx/5xx."""
-
-    def __init__(self, page):
-        self.problems: list[str] = []
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda msg: (
-                self.problems.append(f"console: {msg.text}") if msg.type == "error" else None
-            ),
-        )
-        page.on(
-            "requestfailed",
-            lambda request: self.problems.append(f"failed: {request.url} {request.failure}"),
-        )
-        page.on(
-            "response",
-            lambda response: (
-                self.problems.append(f"{response.status}: {response.url}")
-                if response.status >= 400
-                else None
-            ),
-        )
-
-    def take(self) -> list[str]:
-        problems, self.problems = self.problems, []
-        return problems
 
 
 def _context(chromium, live_server, viewport: str, user=None):
