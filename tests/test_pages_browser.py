@@ -17,6 +17,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/services/"]
 OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
+# Nor is a table cut off inside its .table-responsive box (phones get stacked cards).
+TABLES_FIT = """[...document.querySelectorAll(".table-responsive")]
+  .every((box) => box.scrollWidth <= box.clientWidth + 1)"""
 # The admin puts its result table in a box that scrolls sideways: the table must fit that box.
 LIST_FITS = """(() => {
   const box = document.querySelector("#changelist .results");
@@ -65,6 +68,8 @@ def visit_all(chromium, live_server, viewport: str, urls: list[str], *, user=Non
             if viewport == "phone" and not page.evaluate(OVERFLOW):
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 problems.append(f"scrolls sideways: {wide}px wide in a 390px window")
+            if viewport == "phone" and not page.evaluate(TABLES_FIT):
+                problems.append("a table is cut off (scrolls inside its box)")
             page.screenshot(path=str(folder / f"{prefix}{_slug(url)}.png"), full_page=True)
             if problems:
                 found[url] = problems
