@@ -12,8 +12,9 @@ RUN useradd --system --create-home --home-dir /app smmpanel \
     && mkdir -p /var/lib/smmpanel && chown smmpanel /var/lib/smmpanel
 WORKDIR /app
 
-COPY pyproject.toml ./
-RUN pip install --upgrade pip && pip install .
+# Exactly the locked, hash-checked versions (`make lock` writes requirements.lock).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY --chown=smmpanel . .
 # collectstatic needs settings but no database or secret: a throwaway key for this step only.

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from legal.services import account_hold
@@ -71,6 +71,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "status", "is_staff", "date_joined", "last_login"]
     list_filter = ["status", "is_staff", "is_superuser", "is_active"]
     fieldsets = (
+        # --- the operators' view of a customer (issue 14) ---
+        ("Money and orders", {"fields": ("balance_split", "ledger_links", "recent_orders")}),
         *DjangoUserAdmin.fieldsets,
         ("Panel", {"fields": ("status", "status_reason", "adult_confirmed_at", "linked_accounts")}),
     )
@@ -78,6 +80,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = [
         "status", "status_reason", "adult_confirmed_at", "last_login", "date_joined",
         "linked_accounts",
+        "balance_split", "ledger_links", "recent_orders",
     ]  # fmt: skip
     inlines = [AccountStatusChangeInline]
     actions = [
@@ -102,6 +105,74 @@ class UserAdmin(DjangoUserAdmin):
         limit = settings.ACCOUNTS_LINKED_LIMIT
         over = f" — over the limit of {limit}: needs staff approval" if len(linked) > limit else ""
         return format_html("{} ({}{})", items, len(linked), over)
+
+    # --- the operators' view of a customer (issue 14) ---
+    @admin.display(description="Balance")
+    def balance_split(self, obj) -> str:
+        from billing.money import usd_text
+        from billing.selectors import balance_get
+
+        if obj.pk is None:
+            return "—"
+        balance = balance_get(user=obj)
+        owed = (
+            format_html(
+                ', <span style="color: var(--error-fg)">Owed {}</span>', usd_text(balance.owed)
+            )
+            if balance.owed
+            else ""
+        )
+        return format_html(
+            "<strong>{}</strong> (Deposited Funds {}, Promotional Credit {}{})",
+            usd_text(balance.total),
+            usd_text(balance.deposited),
+            usd_text(balance.promotional),
+            owed,
+        )
+
+    @admin.display(description="Ledger")
+    def ledger_links(self, obj) -> str:
+        if obj.pk is None:
+            return "—"
+        links = [
+            ("Transactions", "admin:billing_transaction_changelist"),
+            ("Balances (accounts)", "admin:billing_account_changelist"),
+            ("Deposits", "admin:billing_deposit_changelist"),
+            ("Orders", "admin:orders_order_changelist"),
+            ("Tickets", "admin:support_ticket_changelist"),  # once the support desk has them
+        ]
+        shown = []
+        for label, name in links:
+            try:
+                shown.append((reverse(name) + f"?user__id__exact={obj.pk}", label))
+            except NoReverseMatch:
+                continue
+        return format_html_join(" · ", '<a href="{}">{}</a>', shown)
+
+    @admin.display(description="Recent orders")
+    def recent_orders(self, obj) -> str:
+        from billing.money import usd_text
+        from orders.selectors import orders_recent_for_user
+
+        orders = orders_recent_for_user(user=obj, limit=10) if obj.pk else []
+        if not orders:
+            return "No orders."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:orders_order_change", args=[order.pk]),
+                    order.pk,
+                    order.created_at.strftime("%Y-%m-%d %H:%M"),
+                    order.service_name,
+                    usd_text(order.charge),
+                    order.get_status_display(),
+                )
+                for order in orders
+            ),
+        )
+        return format_html('<table class="recent-orders"><tbody>{}</tbody></table>', rows)
 
 
 @admin.register(ApiKey)

@@ -3,7 +3,7 @@ from allauth.mfa.models import Authenticator
 from legal.selectors import account_held
 
 from . import apikeys
-from .models import ApiKey
+from .models import ApiKey, Notice
 
 
 def user_has_totp(user) -> bool:
@@ -71,3 +71,8 @@ def accounts_linked_over_limit(*, user) -> bool:
     from django.conf import settings
 
     return len(accounts_linked(user=user)) > settings.ACCOUNTS_LINKED_LIMIT
+
+
+# --- dashboard (issue 14) ---
+def notices_unread(*, user, limit: int = 10) -> list[Notice]:
+    return list(Notice.objects.filter(user=user, read_at__isnull=True).order_by("-pk")[:limit])

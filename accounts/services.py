@@ -194,3 +194,12 @@ def notices_mark_read(*, user, url: str | None = None) -> int:
     if url is not None:
         notices = notices.filter(url=url)
     return notices.update(read_at=timezone.now())
+
+
+# --- dashboard (issue 14) ---
+def notice_mark_read(*, user, notice_id: int) -> bool:
+    """Mark one of the customer's notices read; someone else's notice is left alone."""
+    changed = Notice.objects.filter(pk=notice_id, user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return changed == 1

@@ -15,4 +15,7 @@ urlpatterns = [
     path("privacy/download/<str:token>/", privacy_views.download, name="privacy_download"),
     path("privacy/correction/", privacy_views.correction, name="privacy_correction"),
     path("privacy/delete/", privacy_views.delete, name="privacy_delete"),
+    # --- notices on the dashboard (issue 14) ---
+    path("notices/<int:notice_id>/read/", views.notice_read, name="notice_read"),
+    path("notices/read/", views.notices_read, name="notices_read"),
 ]

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from catalog.selectors import custom_rates_for_user
@@ -32,3 +34,27 @@ def api(request):
         "limit_per_ip": settings.API_RATE_LIMIT_PER_IP,
     }
     return render(request, "accounts/api.html", context)
+
+
+# --- notices on the dashboard (issue 14) ---
+def _back(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def notice_read(request, notice_id: int):
+    services.notice_mark_read(user=request.user, notice_id=notice_id)
+    return _back(request)
+
+
+@login_required
+@require_POST
+def notices_read(request):
+    services.notices_mark_read(user=request.user)
+    return _back(request)

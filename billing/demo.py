@@ -20,7 +20,7 @@ def seed(stdout) -> None:
     promo, _ = PromoCode.objects.get_or_create(
         code="WELCOME10",
         defaults={
-            "description": "10 % bonus on a deposit of $10 or more",
+            "description": "10 % bonus on a deposit of $10.00 or more",
             "kind": PromoCode.Kind.PERCENT,
             "value": Decimal("10"),
             "max_bonus": Decimal("50"),

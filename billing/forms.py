@@ -5,11 +5,12 @@ from django.conf import settings
 
 from .exceptions import DepositRefused, PromoCodeRefused
 from .models import Account, PromoCode, Transaction
+from .money import usd_text
 from .services import deposit_amount_check, promo_code_check
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
+    return usd_text(amount)
 
 
 class AddFundsForm(forms.Form):

@@ -84,7 +84,8 @@ class Account(models.Model):
         on_delete=models.PROTECT,
         related_name="ledger_accounts",
     )
-    balance = MoneyField(
+    # Typed as always set: only customer accounts' balances are read (mypy, issue 14).
+    balance: "models.DecimalField[Decimal | None, Decimal]" = MoneyField(
         null=True,
         blank=True,
         help_text="Cached balance of a customer's account (money held, or owed); "

@@ -34,3 +34,25 @@ def money_text(amount: Decimal) -> str:
     exact = quantize(amount)
     cents = exact.quantize(Decimal("0.01"))
     return f"{cents}" if exact == cents else f"{exact.normalize():f}"
+
+
+MINUS = "\u2212"  # the minus sign people read; the API keeps ASCII "-"
+
+
+def usd_text(amount: Decimal | int | str) -> str:
+    """THE display rule for people, on every page, CSV and mail (issue 14): "$12.50" for
+    whole cents, the ledger's places without trailing zeros otherwise ("$0.315",
+    "$27.0142"), thousands grouped ("$1,250.00"), negatives with U+2212 ("\u2212$0.06").
+    Rates per 1,000 follow the same rule."""
+    exact = quantize(Decimal(amount))
+    sign = MINUS if exact < 0 else ""
+    whole, _, fraction = money_text(abs(exact)).partition(".")
+    return f"{sign}${int(whole):,}.{fraction}"
+
+
+def usd_change(amount: Decimal | int | str) -> str:
+    """A movement: "+$5.00" / "\u2212$1.20"; empty for none."""
+    exact = quantize(Decimal(amount))
+    if exact == 0:
+        return ""
+    return ("+" if exact > 0 else "") + usd_text(exact)

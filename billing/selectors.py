@@ -396,3 +396,17 @@ def withdrawal_get_for_user(*, user, withdrawal_id: int):
     from .models import Withdrawal
 
     return Withdrawal.objects.get(pk=withdrawal_id, user=user)
+
+
+# --- dashboard (issue 14) ---
+def spend_since(*, user, since) -> Decimal:
+    """What the customer's orders cost them since ``since``: order charges less what was
+    returned, from the ledger (both funding sources)."""
+    total = Entry.objects.filter(
+        account__user=user,
+        account__kind__in=[Kind.PROMOTIONAL, Kind.DEPOSITED],
+        transaction__user=user,
+        transaction__reason__in=[TransactionReason.SPEND, TransactionReason.RETURN],
+        transaction__created_at__gte=since,
+    ).aggregate(net=Sum("amount"))["net"]
+    return -(total or ZERO) + ZERO  # spends are debits (negative)

@@ -26,6 +26,7 @@ from smmpanel.exceptions import DomainError
 from . import services, stripe_api
 from .forms import AddFundsForm, HistoryFilterForm
 from .models import Deposit
+from .money import money_text
 from .selectors import balance_get, deposit_get_for_user, deposits_for_user, history_for_user
 from .templatetags.billing_tags import ref_url
 
@@ -181,6 +182,11 @@ class _Echo:
         return value
 
 
+def _csv_money(amount) -> str:
+    """The display rule (billing.money) as a plain number a spreadsheet reads."""
+    return "" if amount is None else money_text(amount)
+
+
 @login_required
 def history_csv(request):
     _, filters = _history_filters(request)
@@ -210,10 +216,10 @@ def history_csv(request):
                     txn.memo,
                     reference,
                     request.build_absolute_uri(url) if url else "",
-                    txn.deposited,
-                    txn.promotional,
-                    txn.owed,
-                    txn.balance_after,
+                    _csv_money(txn.deposited),
+                    _csv_money(txn.promotional),
+                    _csv_money(txn.owed),
+                    _csv_money(txn.balance_after),
                 ]
             )
 

@@ -5,7 +5,9 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
 from .exceptions import ProviderUnavailable
 from .forms import ProviderAdminForm, ProviderImportForm
@@ -29,6 +31,7 @@ from .services import (
     staff_notices_acknowledge,
 )
 from .sync import parse_remote_services, price_with_markup, provider_sync
+from .tasks import provider_balance_refresh_task
 
 
 @admin.register(Category)
@@ -138,13 +141,12 @@ class ProviderAdmin(admin.ModelAdmin):
     form = ProviderAdminForm
     change_form_template = "catalog/admin/provider_change_form.html"
     list_display = [
-        "name", "api_url", "status", "balance", "currency", "balance_checked_at",
-        "last_synced_at", "short_error",
+        "name", "api_url", "status", "balance_with_age", "last_synced_at", "short_error",
     ]  # fmt: skip
     list_filter = ["status"]
     search_fields = ["name"]
     readonly_fields = [
-        "balance", "currency", "balance_checked_at", "last_synced_at", "last_error", "created_at",
+        "balance_with_age", "balance_checked_at", "last_synced_at", "last_error", "created_at",
         "unclassified_answers",
     ]  # fmt: skip
     actions = ["sync_selected", "refresh_balances"]
@@ -176,8 +178,18 @@ class ProviderAdmin(admin.ModelAdmin):
             obj.pk,
         )
 
+    # --- the balance and how old it is (issue 14) ---
+    @admin.display(description="Balance", ordering="balance")
+    def balance_with_age(self, obj) -> str:
+        if obj.balance is None or obj.balance_checked_at is None:
+            return "not fetched yet (action: Refresh the balance now)"
+        age = timesince(obj.balance_checked_at, timezone.now()).split(",")[0]
+        return f"{obj.balance} {obj.currency} · {age} ago"
+
     def save_model(self, request, obj, form, change):
         provider_save(provider=obj, api_key=form.cleaned_data.get("api_key") or None)
+        # A new provider or key: its balance now, not at the next beat poll.
+        provider_balance_refresh_task.delay_on_commit(obj.pk)
 
     def get_urls(self):
         urls = super().get_urls()

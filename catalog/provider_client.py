@@ -1,4 +1,4 @@
-"""The client side of API v2: our calls to an upstream provider (``../shared/spec/API_V2.md``).
+"""The client side of API v2: our calls to an upstream provider (``docs/spec/API_V2.md``).
 
 Every call is a form-encoded POST with a hard total deadline (connect + send + answer), and
 every answer is classified:

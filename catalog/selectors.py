@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet
 
-from billing.money import quantize
+from billing.money import ZERO, quantize
 
 from .exceptions import LinkRejected
 from .links import EXAMPLES, LinkRule
@@ -39,7 +39,7 @@ class RateBook:
         if custom is not None:
             if custom.rate is not None:
                 return quantize(custom.rate)
-            return _discounted(service.rate, custom.discount_percent)
+            return _discounted(service.rate, custom.discount_percent or ZERO)
         if self.discount_percent is not None:
             return _discounted(service.rate, self.discount_percent)
         return quantize(service.rate)
@@ -82,7 +82,7 @@ def service_link_check(*, service: Service, link: str) -> str:
         return link
     if service.link_rule == LinkRule.CUSTOM:
         raise LinkRejected("This link does not have the form this service needs.")
-    example = EXAMPLES.get(service.link_rule, "")
+    example = EXAMPLES.get(LinkRule(service.link_rule), "")
     label = LinkRule(service.link_rule).label
     raise LinkRejected(f"This service needs a {label.lower()}, for example {example}.")
 
@@ -145,7 +145,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     book = rate_book_for_user(user=user)
     services = list(queryset)
     for service in services:
-        service.user_rate = book.rate(service)
+        service.user_rate = book.rate(service)  # type: ignore[attr-defined]
     return services
 
 
@@ -175,3 +175,19 @@ def custom_rates_for_user(*, user) -> list[CustomRate]:
     return list(
         CustomRate.objects.filter(user=user).select_related("service").order_by("service_id", "id")
     )
+
+
+# --- Mass Order's example line (issue 14) ---
+def mass_order_example() -> str:
+    """A line Mass Order would accept: the first enabled Default service as the catalog lists
+    it, its link form and a quantity within its limits (a made-up id is no example)."""
+    service = (
+        Service.objects.filter(enabled=True, type=Service.Type.DEFAULT)
+        .order_by("category__position", "category__name", "category_id", "position", "id")
+        .first()
+    )
+    if service is None:
+        return "service ID | link | quantity"
+    quantity = min(max(1000, service.min_quantity), service.max_quantity)
+    link = EXAMPLES.get(LinkRule(service.link_rule), "https://example.com/page")
+    return f"{service.pk} | {link} | {quantity}"

@@ -1,4 +1,4 @@
-"""A fault-injecting provider that speaks API v2 (``../shared/spec/API_V2.md``) over real HTTP.
+"""A fault-injecting provider that speaks API v2 (``docs/spec/API_V2.md``) over real HTTP.
 
 Standalone (standard library only, no Django): the tests run it in a thread on 127.0.0.1 and
 a random port; ``python manage.py run_provider_simulator --port 8100`` runs it as a process.

@@ -157,7 +157,7 @@ def account_hold(*, user, reason: str, actor) -> Hold:
 
 def hold_transition(*, hold: Hold, new: str, note: str, actor) -> Hold:
     """Move a locked hold along ``HOLD_TRANSITIONS`` and write its ``HoldEvent``."""
-    if new not in HOLD_TRANSITIONS.get(hold.status, set()):
+    if new not in HOLD_TRANSITIONS.get(Hold.Status(hold.status), set()):
         raise HoldRefused(f"This hold is {hold.get_status_display()}; it cannot become {new}.")
     HoldEvent.objects.create(
         hold=hold, old_status=hold.status, new_status=new, note=note, actor=actor

@@ -8,7 +8,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, F, Q
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
+from billing.money import usd_text
 from orders.exceptions import StaffActionRefused
 from orders.models import (
     FINAL_STATUSES,
@@ -117,19 +119,17 @@ def _each(modeladmin, request, queryset, call, done: str) -> None:
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    # Fits 1280 px beside the admin's sidebar (issue 14): paired columns, compact cells.
     list_display = [
         "id",
-        "created_at",
+        "placed",
         "user",
         "service_id",
         "short_link",
         "quantity",
-        "charge",
-        "status",
-        "relay_state",
-        "provider",
-        "provider_order_id",
-        "source",
+        "charge_text",
+        "status_relay",
+        "provider_ref",
     ]
     list_display_links = ["id"]
     list_filter = [NeedsStaffFilter, "status", "relay_state", "source", "provider"]
@@ -219,7 +219,25 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Link")
     def short_link(self, obj) -> str:
-        return obj.link if len(obj.link) <= 50 else obj.link[:49] + "…"
+        return obj.link if len(obj.link) <= 30 else obj.link[:29] + "…"
+
+    @admin.display(description="Placed", ordering="created_at")
+    def placed(self, obj) -> str:
+        return timezone.localtime(obj.created_at).strftime("%m-%d\u00a0%H:%M")
+
+    @admin.display(description="Charge", ordering="charge")
+    def charge_text(self, obj) -> str:
+        return usd_text(obj.charge)
+
+    @admin.display(description="Status · relay", ordering="status")
+    def status_relay(self, obj) -> str:
+        return f"{obj.get_status_display()} · {obj.relay_state}"
+
+    @admin.display(description="Provider order", ordering="provider_order_id")
+    def provider_ref(self, obj) -> str:
+        if obj.provider_id is None:
+            return "—"
+        return f"{obj.provider.name} #{obj.provider_order_id or '?'}"
 
     @admin.action(description="Put on hold under investigation (R-AUP-2; legal.Hold)")
     def hold_for_investigation(self, request, queryset):
@@ -375,13 +393,12 @@ class StaffQueueAdmin(OrderAdmin):
 
     list_display = [
         "id",
-        "created_at",
+        "placed",
         "user",
         "service_id",
         "short_link",
         "quantity",
-        "status",
-        "relay_state",
+        "status_relay",
         "provider",
         "relay_error",
     ]

@@ -6,6 +6,7 @@ import uuid
 from django import forms
 from django.conf import settings
 
+from billing.money import usd_text
 from catalog.links import MAX_LINK_LENGTH
 from orders.exceptions import OrderRefused
 from orders.models import Order
@@ -19,7 +20,7 @@ def _service_choices(services) -> list:
     """The services grouped by category (optgroups), so the page works without JavaScript."""
     groups: dict[str, list] = {}
     for service in services:
-        label = f"#{service.pk} {service.name} — ${service.user_rate}"
+        label = f"#{service.pk} {service.name} — {usd_text(service.user_rate)}"
         groups.setdefault(service.category.name, []).append((service.pk, label))
     return [("", "Choose a service"), *groups.items()]
 
@@ -122,10 +123,14 @@ class MassOrderForm(forms.Form):
                 **_CONTROL,
                 "rows": 12,
                 "spellcheck": "false",
-                "placeholder": "102 | https://www.instagram.com/yourname/ | 1000",
             }
         ),
     )
+
+    def __init__(self, *args, example: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if example:  # a real service of the catalog (catalog.selectors.mass_order_example)
+            self.fields["orders"].widget.attrs["placeholder"] = example
 
     def clean_orders(self) -> str:
         text = self.cleaned_data["orders"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from orders.models import Order, OrderEvent
 
@@ -38,7 +38,7 @@ class OrdersPage:
 
 LIST_FIELDS = (
     "pk", "created_at", "link", "quantity", "charge", "start_count", "remains", "status",
-    "service_name", "service_id", "source",
+    "service_name", "service_id", "source", "refunded",
 )  # fmt: skip
 
 
@@ -100,3 +100,16 @@ def order_history_for_customer(*, order: Order) -> QuerySet[OrderEvent]:
 
 def order_history_for_staff(*, order: Order) -> QuerySet[OrderEvent]:
     return order.events.select_related("actor").order_by("pk")
+
+
+# --- dashboard (issue 14) ---
+def order_status_counts(*, user) -> dict[str, int]:
+    """How many of the customer's orders are in each status (every status, zeros included)."""
+    counts = dict.fromkeys(Order.Status.values, 0)
+    rows = Order.objects.filter(user=user).order_by().values_list("status").annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    return counts
+
+
+def orders_recent_for_user(*, user, limit: int = 5) -> list[Order]:
+    return list(Order.objects.filter(user=user).only(*LIST_FIELDS).order_by("-pk")[:limit])

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from billing.money import ZERO
-from catalog.selectors import services_for_user
+from billing.money import ZERO, money_text, usd_text
+from billing.selectors import balance_get
+from catalog.selectors import mass_order_example, services_for_user
 from orders.exceptions import OrderRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
 from orders.models import Order
@@ -82,7 +83,7 @@ def new(request):
             except OrderRefused as refusal:
                 form.add_refusal(refusal)
             else:
-                messages.success(request, f"Order #{order.pk} placed: ${order.charge}.")
+                messages.success(request, f"Order #{order.pk} placed: {usd_text(order.charge)}.")
                 return redirect("orders:detail", order_id=order.pk)
     else:
         initial = {}
@@ -92,7 +93,11 @@ def new(request):
     return render(
         request,
         "orders/new.html",
-        {"form": form, "services_data": [_service_data(service) for service in services]},
+        {
+            "form": form,
+            "services_data": [_service_data(service) for service in services],
+            "spendable": balance_get(user=request.user).spendable,  # checked as they type
+        },
     )
 
 
@@ -102,7 +107,7 @@ def new(request):
 def mass(request):
     """Mass Order (R-ORD-1): each line validated and placed on its own."""
     results = None
-    form = MassOrderForm(request.POST or None)
+    form = MassOrderForm(request.POST or None, example=mass_order_example())
     if getattr(request, "limited", False):
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():
@@ -190,7 +195,7 @@ def export_csv(request):
                     order.service_name,
                     order.link,
                     order.quantity,
-                    order.charge,
+                    money_text(order.charge),  # the display rule, as a plain number
                     order.start_count,
                     order.remains,
                     order.get_status_display(),
@@ -244,7 +249,9 @@ def cancel(request, order_id: int):
     else:
         order.refresh_from_db()
         if order.status == Order.Status.CANCELED:
-            messages.success(request, f"Order #{order.pk} is canceled; ${order.refunded} is back.")
+            messages.success(
+                request, f"Order #{order.pk} is canceled; {usd_text(order.refunded)} is back."
+            )
         else:
             messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
     return redirect("orders:detail", order_id=order.pk)

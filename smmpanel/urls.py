@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),  # pages without base.html (admin)
     path("api/v2", api_views.api_v2, name="api_v2"),
     path("api/v2/openapi.json", api_views.openapi, name="api_v2_openapi"),
     path("admin/", admin.site.urls),

@@ -1,11 +1,20 @@
 import logging
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from accounts.selectors import notices_unread
+from billing.selectors import balance_get, spend_since
+from orders.models import Order
+from orders.selectors import order_status_counts, orders_recent_for_user
 
 from .celery import app as celery_app
 
@@ -18,9 +27,53 @@ def home(request):
     return render(request, "home.html")
 
 
+def _open_tickets(user) -> list | None:
+    """The customer's open tickets, once the support desk has a Ticket model (None before)."""
+    try:
+        ticket_model = apps.get_model("support", "Ticket")
+    except LookupError:
+        return None
+    try:
+        from support import selectors as support_selectors
+
+        open_for_user = getattr(support_selectors, "tickets_open_for_user", None)
+    except ImportError:
+        open_for_user = None
+    if open_for_user is not None:
+        return list(open_for_user(user=user))[:5]
+    try:
+        tickets = ticket_model.objects.filter(user=user)
+        statuses = getattr(getattr(ticket_model, "Status", None), "values", [])
+        closed = [value for value in statuses if value in ("closed", "resolved")]
+        return list(tickets.exclude(status__in=closed).order_by("-pk")[:5])
+    except FieldError:
+        return None
+
+
 @login_required
 def dashboard(request):
-    return render(request, "dashboard.html")
+    """Balance with its split, spend this month, orders by status, recent orders, unread
+    notices and open tickets (issue 14)."""
+    user = request.user
+    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    counts = order_status_counts(user=user)
+    context = {
+        "balance": balance_get(user=user),
+        "spend_month": spend_since(user=user, since=month_start),
+        "month_start": month_start,
+        "status_counts": [(value, label, counts[value]) for value, label in Order.Status.choices],
+        "orders_total": sum(counts.values()),
+        "recent_orders": orders_recent_for_user(user=user),
+        "notices": notices_unread(user=user),
+        "tickets": _open_tickets(user),
+    }
+    return render(request, "dashboard.html", context)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin): the SVG."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def _database_ok() -> bool:

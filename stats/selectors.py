@@ -13,7 +13,7 @@ def dashboard_data(*, days: int | None = None) -> dict:
     since = timezone.now().date() - dt.timedelta(days=days - 1)
     rows = list(DailyFigures.objects.filter(day__gte=since).order_by("day"))
     snapshot = Snapshot.objects.filter(key="live").first()
-    visits = {}
+    visits: dict = {}
     for page, count in (
         DailyVisit.objects.filter(day__gte=since).values_list("page", "count").iterator()
     ):

@@ -93,8 +93,8 @@ def visits_flush() -> int:
     moved = 0
     for raw in list(client.scan_iter(match=f"{prefix}{VISITS_KEY}*", count=100)):
         key = _text(raw)
-        day = key.rsplit(":", 1)[-1]
-        flushing = f"{prefix}{FLUSHING_KEY}{day}:{timezone.now().timestamp()}"
+        day_key = key.rsplit(":", 1)[-1]
+        flushing = f"{prefix}{FLUSHING_KEY}{day_key}:{timezone.now().timestamp()}"
         # RENAMENX is atomic: new visits go to a fresh key; a key gone meanwhile is skipped.
         if not client.exists(key) or not client.renamenx(key, flushing):
             logger.info("stats: %s was flushed by another run", key)
@@ -157,8 +157,8 @@ def provider_calls_flush() -> int:
     moved = 0
     for raw in list(client.scan_iter(match=f"{prefix}{CALLS_KEY}*", count=100)):
         key = _text(raw)
-        day = key.rsplit(":", 1)[-1]
-        flushing = f"{prefix}{CALLS_FLUSHING_KEY}{day}:{timezone.now().timestamp()}"
+        day_key = key.rsplit(":", 1)[-1]
+        flushing = f"{prefix}{CALLS_FLUSHING_KEY}{day_key}:{timezone.now().timestamp()}"
         if not client.exists(key) or not client.renamenx(key, flushing):
             logger.info("stats: %s was flushed by another run", key)
     for raw in list(client.scan_iter(match=f"{prefix}{CALLS_FLUSHING_KEY}*", count=100)):
@@ -166,8 +166,8 @@ def provider_calls_flush() -> int:
         day = dt.date.fromisoformat(key[len(prefix) + len(CALLS_FLUSHING_KEY) :].split(":", 1)[0])
         totals: dict[tuple[int, str, str], list[int]] = {}
         for field, value in client.hgetall(key).items():
-            provider_id, outcome, reason, kind = _text(field).split("|")
-            entry = totals.setdefault((int(provider_id), outcome, reason), [0, 0])
+            provider_text, outcome, reason, kind = _text(field).split("|")
+            entry = totals.setdefault((int(provider_text), outcome, reason), [0, 0])
             entry[0 if kind == "n" else 1] += int(value)
         with transaction.atomic():
             for (provider_id, outcome, reason), (count, total_ms) in totals.items():

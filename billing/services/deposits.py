@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.utils import timezone
 from billing import stripe_api
 from billing.exceptions import DepositRefused, PaymentFailed
 from billing.models import Account, Deposit, RefKind, StripeCustomer, StripeEvent, Transaction
-from billing.money import ZERO, quantize
+from billing.money import ZERO, quantize, usd_text
 
 from .affiliates import commission_credit
 from .ledger import deposit_credit, promo_credit_grant
@@ -33,7 +34,7 @@ Status = Deposit.Status
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
+    return usd_text(amount)
 
 
 def deposit_amount_check(*, amount: Decimal) -> Decimal:
@@ -338,7 +339,8 @@ def funds_add_manual(*, user, amount: Decimal, source: str, reason: str, actor=N
     if not reason.strip():
         raise ValueError("a manual top-up needs a reason")
     if source == Account.Kind.DEPOSITED:
-        return deposit_manual_create(user=user, amount=amount, memo=reason, actor=actor).transaction
+        deposit = deposit_manual_create(user=user, amount=amount, memo=reason, actor=actor)
+        return cast(Transaction, deposit.transaction)  # a manual deposit is always posted
     if source == Account.Kind.PROMOTIONAL:
         return promo_credit_grant(
             user=user,

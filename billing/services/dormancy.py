@@ -168,6 +168,7 @@ def _freeze(case: DormancyCase, now: datetime) -> None:
 
 def _forfeit_step(case: DormancyCase, now: datetime) -> None:
     user = case.user
+    forfeit_at = case.forfeit_at or now  # set at the freeze; a case here always has it
     if case.forfeit_notice is None:
         case.forfeit_notice = _notice(
             user,
@@ -178,10 +179,10 @@ def _forfeit_step(case: DormancyCase, now: datetime) -> None:
                 f"on {case.forfeit_at:%Y-%m-%d}. Sign in and ask to restore them before then."
             ),
         )
-        case.next_due_at = max(case.forfeit_at, now)
+        case.next_due_at = max(forfeit_at, now)
         case.save(update_fields=["forfeit_notice", "next_due_at"])
         return
-    at = _step_at(planned=case.forfeit_at, notice=case.forfeit_notice, user=user)
+    at = _step_at(planned=forfeit_at, notice=case.forfeit_notice, user=user)
     if at is None or at > now:
         case.next_due_at = at or now + timedelta(days=1)
         case.save(update_fields=["next_due_at"])

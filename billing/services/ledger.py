@@ -133,7 +133,7 @@ def _split_of(txn: Transaction) -> Split:
     parts = {Kind.PROMOTIONAL: ZERO, Kind.DEPOSITED: ZERO}
     for entry in txn.entries.select_related("account"):
         if entry.account.kind in parts:
-            parts[entry.account.kind] += abs(entry.amount)
+            parts[Kind(entry.account.kind)] += abs(entry.amount)
     return Split(promotional=parts[Kind.PROMOTIONAL], deposited=parts[Kind.DEPOSITED])
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.exceptions import PromoCodeRefused
 from billing.models import Deposit, PromoCode, PromoRedemption, RefKind, TransactionReason
-from billing.money import ZERO, quantize
+from billing.money import ZERO, quantize, usd_text
 
 from .ledger import promo_credit_grant
 
@@ -26,7 +26,7 @@ def promo_bonus(*, promo: PromoCode, amount: Decimal) -> Decimal:
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
+    return usd_text(amount)
 
 
 def _refusals(promo: PromoCode, *, user, amount: Decimal, at: datetime):

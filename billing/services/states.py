@@ -17,7 +17,7 @@ def withdrawal_transition(
     *, withdrawal: Withdrawal, new: str, cause: str, actor=None, note: str = ""
 ) -> WithdrawalEvent:
     old = withdrawal.status
-    if new not in Withdrawal.TRANSITIONS[old]:
+    if new not in Withdrawal.TRANSITIONS[Withdrawal.Status(old)]:
         raise TransitionRefusedError(f"withdrawal #{withdrawal.pk}: {old} -> {new} is not allowed")
     withdrawal.status = new
     withdrawal.save(update_fields=["status", "updated_at"])
@@ -35,7 +35,7 @@ def dormancy_transition(
     *, case: DormancyCase, new: str, cause: str, actor=None, note: str = "", fields=()
 ) -> DormancyEvent:
     old = case.state
-    if new not in DormancyCase.TRANSITIONS[old]:
+    if new not in DormancyCase.TRANSITIONS[DormancyCase.State(old)]:
         raise TransitionRefusedError(f"dormancy case #{case.pk}: {old} -> {new} is not allowed")
     case.state = new
     case.save(update_fields=["state", *fields])

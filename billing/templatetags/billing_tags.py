@@ -1,30 +1,26 @@
-from decimal import Decimal
-
 from django import template
 from django.urls import reverse
 
 from billing.models import RefKind
-from billing.money import money_text
+from billing.money import usd_change, usd_text
 
 register = template.Library()
 
 
 @register.filter
 def usd(amount) -> str:
-    """$12.50 for whole cents, all the ledger's places otherwise ($0.27819); minus before $."""
+    """Money for people (billing.money.usd_text): $12.50, $0.27819, \u2212$0.06."""
     if amount is None or amount == "":
         return ""
-    amount = Decimal(amount)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${money_text(abs(amount))}"
+    return usd_text(amount)
 
 
 @register.filter
 def signed_usd(amount) -> str:
-    """A change: +$5.00 / -$1.20; empty for none."""
-    if amount is None or Decimal(amount) == 0:
+    """A change: +$5.00 / \u2212$1.20; empty for none."""
+    if amount is None or amount == "":
         return ""
-    return ("+" if Decimal(amount) > 0 else "") + usd(amount)
+    return usd_change(amount)
 
 
 def ref_url(ref_kind: str, ref_id: str) -> str:

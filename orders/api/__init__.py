@@ -1,1 +1,1 @@
-"""The panel's API v2 as a server (../shared/spec/API_V2.md)."""
+"""The panel's API v2 as a server (docs/spec/API_V2.md)."""

@@ -1,6 +1,6 @@
 """The API v2 actions: each takes the account and the request's fields and returns
 the answer's payload, or raises ``ApiError`` with the contract's wording
-(../shared/spec/API_V2.md). They call the same selectors and services as the web pages:
+(docs/spec/API_V2.md). They call the same selectors and services as the web pages:
 one ``order_place`` for the web, Mass Order and the API."""
 
 from billing.money import money_text as money

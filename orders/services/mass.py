@@ -116,7 +116,7 @@ def _prepare(context: PlacementContext, lines: list[MassLine]) -> list[MassResul
 def _write_together(*, user, accepted: list[MassResult]) -> None:
     """Orders, spends and history lines of the accepted lines, in one transaction."""
     with transaction.atomic():
-        orders = Order.objects.bulk_create([result.order for result in accepted])
+        orders = Order.objects.bulk_create([r.order for r in accepted if r.order is not None])
         charged = [order for order in orders if order.charge > 0]
         spends = funds_spend_many(
             user=user,
@@ -130,6 +130,8 @@ def _write_together(*, user, accepted: list[MassResult]) -> None:
         placed = []
         for result in accepted:
             order = result.order
+            if order is None:
+                continue
             if order.pk in refused:
                 result.error = not_enough_funds(order.charge).message
                 result.order = None
@@ -150,8 +152,8 @@ def _write_together(*, user, accepted: list[MassResult]) -> None:
 def _store_splits(orders: list[Order]) -> None:
     """Record how each order was paid (R-BAL-4). Promotional Credit goes first, so all but
     at most a few orders are paid from one source alone: two UPDATEs cover those."""
-    from_promotional = [o.pk for o in orders if o.paid_deposited == 0]
-    from_deposited = [o.pk for o in orders if o.paid_promotional == 0 and o.paid_deposited > 0]
+    from_promotional = [o.pk for o in orders if not o.paid_deposited]
+    from_deposited = [o.pk for o in orders if not o.paid_promotional and o.paid_deposited]
     Order.objects.filter(pk__in=from_promotional).update(
         paid_promotional=F("charge"), paid_deposited=ZERO
     )
@@ -159,7 +161,7 @@ def _store_splits(orders: list[Order]) -> None:
         paid_promotional=ZERO, paid_deposited=F("charge")
     )
     for order in orders:
-        if order.paid_promotional > 0 and order.paid_deposited > 0:
+        if order.paid_promotional and order.paid_deposited:
             Order.objects.filter(pk=order.pk).update(
                 paid_promotional=order.paid_promotional, paid_deposited=order.paid_deposited
             )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
 from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
-from billing.money import ZERO, quantize
+from billing.money import ZERO, quantize, usd_text
 from billing.services import funds_spend
 from catalog.exceptions import LinkRejected
 from catalog.models import Service, service_type_orderable
@@ -34,13 +35,16 @@ from orders.exceptions import (
 )
 from orders.models import Order, OrderEvent
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 THOUSAND = Decimal(1000)
 MAX_RUNS = 1000
 MAX_INTERVAL_MINUTES = 60 * 24 * 30
 MAX_KEY_LENGTH = 128
 # Fields of other service types, stored on the order and passed through to the provider.
 PASS_THROUGH = ADD_FIELDS - {"service", "link", "quantity", "comments", "runs", "interval"}
-SOURCE_NOTES = {
+SOURCE_NOTES: dict[str, str] = {
     Order.Source.WEB: "Placed on the New Order page.",
     Order.Source.MASS: "Placed through Mass Order.",
     Order.Source.API: "Placed through the API.",
@@ -51,7 +55,7 @@ SOURCE_NOTES = {
 class PlacementContext:
     """What a customer's placements share: loaded once for a whole mass order."""
 
-    user: object
+    user: User
     book: RateBook
     blocked: BlockedRules
     services: dict[int, Service | None] = field(default_factory=dict)
@@ -113,7 +117,7 @@ def _order_spec(
     except LinkRejected as exc:
         raise LinkRefused(exc.message) from None
 
-    stored = {
+    stored: dict[str, object] = {
         name: str(value).strip()
         for name, value in extra.items()
         if name in PASS_THROUGH and value is not None and str(value).strip()
@@ -240,7 +244,7 @@ def order_prepare(
 
 
 def not_enough_funds(charge: Decimal) -> NotEnoughFunds:
-    return NotEnoughFunds(f"Your balance does not cover this order's charge of ${charge}.")
+    return NotEnoughFunds(f"Your balance does not cover this order's charge of {usd_text(charge)}.")
 
 
 def placed_event(order: Order) -> OrderEvent:

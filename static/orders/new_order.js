@@ -23,6 +23,7 @@
   var runs = document.getElementById("id_runs");
   var charge = document.getElementById("charge");
   var chargeDetail = document.getElementById("charge-detail");
+  var balanceWarning = document.getElementById("balance-warning");
   var categoryNames = {};
   Array.prototype.forEach.call(category.options, function (option) {
     categoryNames[option.value] = option.textContent;
@@ -35,9 +36,18 @@
     var fraction = (parts[1] || "").padEnd(PLACES, "0").slice(0, PLACES);
     return BigInt(parts[0] || "0") * BigInt(Math.pow(10, PLACES)) + BigInt(fraction);
   }
+  // The panel's one display rule (billing.money.usd_text): whole cents as $12.50, other
+  // amounts to the ledger's places without trailing zeros ($0.315), thousands grouped,
+  // negatives with U+2212.
   function formatUnits(units) {
-    var text = units.toString().padStart(PLACES + 1, "0");
-    return "$" + text.slice(0, -PLACES) + "." + text.slice(-PLACES);
+    var sign = units < 0n ? "\u2212" : "";
+    var text = (units < 0n ? -units : units).toString().padStart(PLACES + 1, "0");
+    var whole = text.slice(0, -PLACES).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var fraction = text.slice(-PLACES).replace(/0+$/, "");
+    return sign + "$" + whole + "." + fraction.padEnd(2, "0");
+  }
+  function usd(text) {
+    return formatUnits(toUnits(text));
   }
   // R-ORD-2: rate x quantity / 1000, half up; a Package costs its rate.
   function chargeUnits(service, count) {
@@ -68,7 +78,7 @@
   }
 
   function optionLabel(service) {
-    return "#" + service.id + " " + service.name + " — $" + service.rate;
+    return "#" + service.id + " " + service.name + " — " + usd(service.rate);
   }
 
   // Rebuild the service list from the category and the search words; keep the choice if
@@ -115,6 +125,59 @@
     update();
   }
 
+  // Problems shown as the customer types, beside the field, in the server's words; the
+  // server still judges on submit.
+  var typed = false; // after a refusal the server's message stands until they type
+  form.addEventListener(
+    "input",
+    function () {
+      typed = true;
+    },
+    true // capture: before the field's own listener updates the page
+  );
+
+  function liveError(input, message) {
+    if (!typed) {
+      message = "";
+    }
+    var id = input.id + "-live-error";
+    var element = document.getElementById(id);
+    if (!element) {
+      element = document.createElement("div");
+      element.id = id;
+      element.className = "invalid-feedback d-block";
+      element.setAttribute("role", "status");
+      input.insertAdjacentElement("afterend", element);
+    }
+    element.textContent = message || "";
+    element.classList.toggle("d-none", !message);
+    input.classList.toggle("is-invalid", Boolean(message));
+  }
+
+  function limitProblem(service, count) {
+    if (!count) {
+      return "";
+    }
+    if (count < service.min) {
+      return "The minimum for this service is " + service.min + ".";
+    }
+    if (count > service.max) {
+      return "The maximum for this service is " + service.max + ".";
+    }
+    return "";
+  }
+
+  function checkBalance(units) {
+    var spendable = form.dataset.spendable;
+    var short = spendable !== undefined && spendable !== "" && units > toUnits(spendable);
+    if (balanceWarning) {
+      if (short) {
+        document.getElementById("balance-spendable").textContent = usd(spendable);
+      }
+      balanceWarning.classList.toggle("d-none", !short);
+    }
+  }
+
   function badge(text, style) {
     var element = document.createElement("span");
     element.className = "badge " + style;
@@ -143,7 +206,7 @@
     }
     document.getElementById("service-description").textContent = service.description || "";
     document.getElementById("service-rate").textContent =
-      "$" + service.rate + (service.type === "Package" ? " per package" : " per 1,000");
+      usd(service.rate) + (service.type === "Package" ? " per package" : " per 1,000");
     document.getElementById("service-limits").textContent = service.min + " / " + service.max;
     document.getElementById("service-time").textContent = service.average_time || "—";
   }
@@ -159,6 +222,9 @@
     if (!service) {
       charge.textContent = "—";
       chargeDetail.textContent = "";
+      liveError(quantity, "");
+      liveError(comments, "");
+      checkBalance(0n);
       return;
     }
     var count;
@@ -178,14 +244,13 @@
       }
     }
     var perRun = service.dripfeed && dripfeed.checked ? wholeNumber(quantity) : count;
-    if (type !== "Package" && perRun && (perRun < service.min || perRun > service.max)) {
-      detail = (detail ? detail + " " : "") + "Allowed: " + service.min + " to " + service.max + ".";
-      chargeDetail.classList.add("text-danger");
-    } else {
-      chargeDetail.classList.remove("text-danger");
-    }
-    charge.textContent = formatUnits(chargeUnits(service, count));
+    var problem = type === "Package" ? "" : limitProblem(service, perRun);
+    liveError(quantity, type === "Custom Comments" ? "" : problem);
+    liveError(comments, type === "Custom Comments" ? problem : "");
+    var units = chargeUnits(service, count);
+    charge.textContent = formatUnits(units);
     chargeDetail.textContent = detail;
+    checkBalance(problem ? 0n : units);
   }
 
   category.addEventListener("change", filterServices);

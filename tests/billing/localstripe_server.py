@@ -6,10 +6,13 @@ one file. Here it starts from scratch and keeps its store in memory only.
 """
 
 import sys
+from pathlib import Path
 
-import localstripe.resources
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-localstripe.resources.Store.dump_to_disk = lambda self: None
+from billing.localstripe_dev import localstripe_prepare
+
+localstripe_prepare()
 
 from localstripe.server import start  # noqa: E402 (after the patch above)
 

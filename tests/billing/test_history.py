@@ -101,7 +101,7 @@ def test_csv_export_follows_the_filters(client, customer, story):
     deposit_row = rows[3]
     assert deposit_row[3] == f"deposit {story.pk}"
     assert deposit_row[4].endswith(reverse("billing:deposit_detail", args=[story.pk]))
-    assert deposit_row[5:] == ["10.00000", "0.00000", "0.00000", "10.00000"]
+    assert deposit_row[5:] == ["10.00", "0.00", "0.00", "10.00"]  # the display rule
 
 
 def test_someone_elses_movements_never_show(client, customer, story):

@@ -1,4 +1,4 @@
-"""The provider simulator speaks API v2 as ../shared/spec/API_V2.md describes, over real HTTP."""
+"""The provider simulator speaks API v2 as docs/spec/API_V2.md describes, over real HTTP."""
 
 import json
 import urllib.request

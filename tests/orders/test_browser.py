@@ -76,15 +76,15 @@ def test_new_order_shows_the_charge_live_and_errors_beside_fields(signed_in, cat
 
     page.fill("#id_link", "https://www.instagram.com/someone/")
     page.fill("#id_quantity", "2500")
-    assert charge.inner_text() == "$3.00000"  # 1.20 x 2500 / 1000
+    assert charge.inner_text() == "$3.00"  # 1.20 x 2500 / 1000
     page.fill("#id_quantity", "55")
-    assert charge.inner_text() == "$0.06600"
+    assert charge.inner_text() == "$0.066"
 
     # A Package has no quantity; its price is flat.
     page.fill("#id_search", "")
     page.select_option("#id_service", str(catalog["package"].pk))
     assert page.locator("#field-quantity").is_hidden()
-    assert charge.inner_text() == "$0.60000"
+    assert charge.inner_text() == "$0.60"
 
     # Custom Comments: the quantity is the number of lines.
     page.select_option("#id_category", str(catalog["comments"].category_id))
@@ -92,27 +92,49 @@ def test_new_order_shows_the_charge_live_and_errors_beside_fields(signed_in, cat
     page.select_option("#id_service", str(catalog["comments"].pk))
     assert page.locator("#field-comments").is_visible()
     page.fill("#id_comments", "Great!\n\nLove it\nWow")
-    assert charge.inner_text() == "$0.02700"
+    assert charge.inner_text() == "$0.027"
     assert page.locator("#charge-detail").inner_text() == "3 comments."
 
     # The server stays the judge: below the minimum is refused beside the quantity.
     page.select_option("#id_category", "")
     page.select_option("#id_service", str(catalog["followers"].pk))
     page.fill("#id_quantity", "10")
-    assert "Allowed: 50 to 10000." in page.locator("#charge-detail").inner_text()
+    # flagged as they type, beside the field, in the server's words (issue 14)
+    live = page.locator("#id_quantity-live-error")
+    assert live.inner_text() == "The minimum for this service is 50."
+    assert "is-invalid" in page.locator("#id_quantity").get_attribute("class")
+    page.fill("#id_quantity", "10001")
+    assert live.inner_text() == "The maximum for this service is 10000."
+    page.fill("#id_quantity", "10")
     page.click("button[type=submit]")
     page.wait_for_load_state()
     error = page.locator("#id_quantity ~ ul.errorlist")
     assert error.inner_text() == "The minimum for this service is 50."
     assert not Order.objects.exists()
 
+    assert live.is_hidden()  # the server's message alone after a refusal, no echo
     page.fill("#id_quantity", "2500")
-    assert charge.inner_text() == "$3.00000"
+    assert charge.inner_text() == "$3.00"
+    assert live.is_hidden()
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/orders/\d+/$"))
     order = Order.objects.get()
     assert (order.charge, order.quantity) == (D("3.00"), 2500)
-    assert f"Order #{order.pk} placed: $3.00000." in page.locator(".alert-success").inner_text()
+    assert f"Order #{order.pk} placed: $3.00." in page.locator(".alert-success").inner_text()
+
+
+def test_new_order_says_when_the_balance_does_not_cover_the_charge(signed_in, customer, catalog):
+    place(customer, catalog["followers"], quantity=10000)  # $12.00 of $20.00: $8.00 left
+    page = signed_in
+    page.goto(f"/orders/new/?service={catalog['followers'].pk}")
+    warning = page.locator("#balance-warning")
+    page.fill("#id_quantity", "5000")  # $6.00
+    assert warning.is_hidden()
+    page.fill("#id_quantity", "7000")  # $8.40
+    assert warning.is_visible()
+    assert "Your balance ($8.00) does not cover this charge." in warning.inner_text()
+    page.fill("#id_quantity", "6000")
+    assert warning.is_hidden()
 
 
 def test_mass_order_places_the_good_lines_and_reports_the_bad_one(signed_in, catalog):
@@ -128,7 +150,7 @@ def test_mass_order_places_the_good_lines_and_reports_the_bad_one(signed_in, cat
     page.click("button[type=submit]")
     page.wait_for_selector("#mass-summary")
     summary = page.locator("#mass-summary").inner_text()
-    assert "2 orders placed for $0.57000; 1 line refused" in summary
+    assert "2 orders placed for $0.57; 1 line refused" in summary
     bad = page.locator("tr.mass-refused")
     assert bad.count() == 1
     assert bad.get_attribute("data-line") == "2"
@@ -157,16 +179,31 @@ def test_order_page_shows_its_history_and_cancel(signed_in, catalog, customer): 
     assert "Provider short." in page.locator("#order-history").inner_text()
     assert page.locator("#order-start-count").inner_text() == "4321"
     assert page.locator("#order-remains").inner_text().startswith("250")
-    assert page.locator("#order-refunded").inner_text() == "$0.30000"
+    assert page.locator("#order-refunded").inner_text() == "$0.30"
     assert page.locator("#cancel-order").count() == 0
 
     pending = place(customer, catalog["followers"], link="https://www.instagram.com/b/")
     page.goto("/orders/")
     page.click(f"tr[data-order-id='{pending.pk}'] a")
     page.wait_for_url(re.compile(rf"/orders/{pending.pk}/$"))
+    # asked first (issue 14): saying no sends nothing
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.click("#cancel-order")
+    page.wait_for_timeout(300)
+    question = f"Cancel order #{pending.pk}? If the provider has not started it, the whole charge"
+    assert questions == [question + " comes back to your balance."]
+    assert Order.objects.get(pk=pending.pk).status == "pending"
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
     page.click("#cancel-order")
     page.wait_for_url(re.compile(rf"/orders/{pending.pk}/$"))
+    page.wait_for_load_state()
     assert page.locator("#order-status").inner_text() == "Canceled"
-    assert "is canceled; $1.20000 is back." in page.locator(".alert-success").inner_text()
+    assert "is canceled; $1.20 is back." in page.locator(".alert-success").inner_text()
     steps = page.locator("#order-history .history-event .fw-semibold").all_inner_texts()
     assert steps == ["Pending", "Pending → Canceled"]

@@ -44,7 +44,7 @@ def test_each_line_is_paid_as_if_placed_alone(service, assert_ledger_ok):  # R-B
     # 0.30, 0.30, 0.60, 0.60 (refused: 0.30 left), 0.30
     results = orders_place_mass(user=user, text=_lines(service, 300, 300, 600, 600, 300))
     assert [result.ok for result in results] == [True, True, True, False, True]
-    assert "does not cover this order's charge of $0.60000" in results[3].error
+    assert "does not cover this order's charge of $0.60" in results[3].error
     splits = [
         (o.paid_promotional, o.paid_deposited)
         for o in Order.objects.filter(user=user).order_by("pk")

@@ -57,9 +57,7 @@ def test_new_order_page_lists_services_at_the_customers_rates(signed_in, service
     response = signed_in.get(f"/orders/new/?service={service.pk}")
     html = response.content.decode()
     assert response.status_code == 200
-    assert (
-        f'<option value="{service.pk}" selected>#{service.pk} Followers [Real] — $1.20000' in html
-    )
+    assert f'<option value="{service.pk}" selected>#{service.pk} Followers [Real] — $1.20' in html
     assert '<script id="services-data" type="application/json">' in html
     assert "Real-looking profiles." in html
     assert 'name="idempotency_key"' in html
@@ -80,7 +78,7 @@ def test_new_order_places_and_shows_the_order(signed_in, service, user):
         2500,
     )
     page = signed_in.get(response["Location"]).content.decode()
-    assert f"Order #{order.pk} placed: $3.00000." in page
+    assert f"Order #{order.pk} placed: $3.00." in page
 
 
 def test_a_double_submit_places_one_order(signed_in, service):
@@ -115,7 +113,7 @@ def test_not_enough_funds_shows_above_the_form_and_keeps_the_input(client, servi
     )
     html = response.content.decode()
     assert 'id="form-errors"' in html
-    assert "does not cover this order&#x27;s charge of $1.20000" in html
+    assert "does not cover this order&#x27;s charge of $1.20" in html
     assert f'value="{LINK}"' in html
 
 
@@ -165,7 +163,7 @@ def test_mass_order_places_good_lines_and_reports_bad_ones(signed_in, service, u
     response = signed_in.post("/orders/mass/", {"orders": text})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "2 orders placed for $0.36000; 4 lines refused" in html
+    assert "2 orders placed for $0.36; 4 lines refused" in html
     rows = re.findall(r'<tr class="mass-line (mass-ok|mass-refused)[^"]*" data-line="(\d+)">', html)
     assert rows == [
         ("mass-ok", "1"), ("mass-refused", "2"), ("mass-refused", "4"), ("mass-refused", "5"),
@@ -293,7 +291,7 @@ def test_order_page_shows_its_history_without_relay_details(signed_in, user, ser
     assert '<dd class="col-sm-7 money" id="order-start-count">1234</dd>' in html
     assert "400 <span" in html
     assert "(600 delivered)" in html
-    assert "$1.20000" in html
+    assert "$1.20" in html
     assert "can no longer be canceled" in html
     assert 'id="cancel-order"' not in html
 
@@ -312,6 +310,6 @@ def test_cancel_from_the_order_page(signed_in, user, service):  # R-ORD-6
     assert 'id="cancel-order"' in html
     assert signed_in.get(f"/orders/{order.pk}/cancel/").status_code == 405
     response = signed_in.post(f"/orders/{order.pk}/cancel/", follow=True)
-    assert "is canceled; $1.20000 is back." in response.content.decode()
+    assert "is canceled; $1.20 is back." in response.content.decode()
     order.refresh_from_db()
     assert order.status == "canceled"

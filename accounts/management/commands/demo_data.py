@@ -4,7 +4,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Each app that has demo data exposes ``demo.seed(stdout)``; idempotent, in this order.
-SEEDERS = ["accounts.demo", "catalog.demo", "billing.demo", "orders.demo", "support.demo", "stats.demo"]
+SEEDERS = [
+    "accounts.demo",
+    "catalog.demo",
+    "billing.demo",
+    "orders.demo",
+    "support.demo",
+    "stats.demo",
+]
 
 
 class Command(BaseCommand):

@@ -45,10 +45,12 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("localstripe is for development (DEBUG=1) only.")
         try:
-            import localstripe.resources
+            import localstripe.resources  # noqa: F401
         except ImportError as exc:
             raise CommandError("localstripe is not installed (pip install -e '.[dev]').") from exc
-        localstripe.resources.Store.dump_to_disk = lambda self: None  # keep it in memory
+        from billing.localstripe_dev import localstripe_prepare
+
+        localstripe_prepare()
         from localstripe.server import start
 
         def register() -> None:

@@ -37,7 +37,9 @@ def order_cancel_relay(*, order_id: int) -> None:
     detail = result.error
     if result.ok:
         remote = order.provider_order_id
-        answer = next((row for row in result.data if count_parse(row.get("order")) == remote), {})
+        answer: dict = next(
+            (row for row in result.data if count_parse(row.get("order")) == remote), {}
+        )
         accepted = str(answer.get("cancel")) == "1"
         if not accepted:
             cancel = answer.get("cancel")

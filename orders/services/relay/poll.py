@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -142,13 +143,13 @@ def _poll_claim(*, provider_id: int, now) -> list[tuple[int, int]]:
     with transaction.atomic():
         rows = list(
             Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-            .filter(provider_id=provider_id, poll_due_at__lte=now)
+            .filter(provider_id=provider_id, poll_due_at__lte=now, provider_order_id__isnull=False)
             .order_by("poll_due_at")
             .values_list("pk", "provider_order_id")[:MAX_IDS_PER_CALL]
         )
         if rows:
             Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(poll_due_at=now + lease())
-    return rows
+    return cast("list[tuple[int, int]]", rows)  # provider_order_id is not null (filter)
 
 
 def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]], client=None) -> int:
