@@ -79,6 +79,13 @@ MIDDLEWARE = [
     "accounts.middleware.AccountStatusMiddleware",
 ]
 
+# --- hardening (issue 9): malformed forms and Redis outages (smmpanel/middleware.py) ---
+_csrf_at = MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")
+MIDDLEWARE.insert(_csrf_at, "smmpanel.middleware.FormLimitsMiddleware")
+MIDDLEWARE.append("smmpanel.middleware.RedisOutageMiddleware")
+# Seconds a client is told to wait (Retry-After) while Redis is unreachable (README).
+REDIS_OUTAGE_RETRY_AFTER_SECONDS = env.int("REDIS_OUTAGE_RETRY_AFTER_SECONDS", default=30)
+
 ROOT_URLCONF = "smmpanel.urls"
 WSGI_APPLICATION = "smmpanel.wsgi.application"
 
