@@ -381,3 +381,14 @@ CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
     "schedule": ORDERS_RELAY_DUE_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}
+
+# --- hardening (issue 9): ambiguous sends waiting for staff ---
+# An order waiting for reconciliation longer than this is reported to staff (once).
+ORDERS_RECONCILE_ALERT_MINUTES = env.float("ORDERS_RECONCILE_ALERT_MINUTES", default=30.0)
+ORDERS_RECONCILE_ALERT_CHECK_SECONDS = env.float(
+    "ORDERS_RECONCILE_ALERT_CHECK_SECONDS", default=300.0
+)
+CELERY_BEAT_SCHEDULE["orders-reconcile-alert"] = {
+    "task": "orders.reconcile_alert",
+    "schedule": ORDERS_RECONCILE_ALERT_CHECK_SECONDS,
+}
