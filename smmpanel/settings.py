@@ -178,6 +178,10 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# Issue 9: no account enumeration: sign-up, sign-in and reset answer alike for taken and
+# free addresses (accounts.signup.PanelSignupForm: a taken address is told by mail).
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_FORMS = {"signup": "accounts.signup.PanelSignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = "optional"  # R-ACC-3: unverified accounts can still order
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_UNIQUE_EMAIL = True
