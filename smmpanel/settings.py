@@ -7,6 +7,7 @@ Postgres and Redis; the code paths are the same.
 """
 
 import secrets
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,8 +111,12 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Issue 9: Django's development server (`make run`) starts a thread per request and never
+# reuses a thread's connection, so persistent connections pile up until Postgres refuses
+# more ("too many clients"): under runserver connections always close after each request.
+DEV_SERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if DEV_SERVER else env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
