@@ -77,6 +77,7 @@ class ChaosWorkers:
         self.queue = f"chaos-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.current: subprocess.Popen | None = None
         self.starts = 0
+        self.exits = 0  # exits on their own, each followed by a restart (``supervise``)
 
     def start(self) -> subprocess.Popen:
         self.starts += 1
@@ -111,6 +112,15 @@ class ChaosWorkers:
         self.current = process
         return process
 
+    def supervise(self) -> None:
+        """What the process manager does (docker-compose.yml: ``restart: unless-stopped``):
+        start the worker again if it exited. Celery's worker can exit on a lost broker
+        ("Unrecoverable error" while kombu restores unacknowledged messages)."""
+        if self.current is not None and self.current.poll() is not None:
+            self.exits += 1
+            self.current = None
+            self.start()
+
     def kill(self) -> None:
         """SIGKILL the worker and everything it started: nothing is finished or acked."""
         if self.current is not None and self.current.poll() is None:
@@ -139,5 +149,7 @@ def chaos(tmp_path, django_db_blocker):
     finally:
         workers.kill()
         broker.kill()
+        for log in sorted(tmp_path.glob("worker*/worker.log")):  # shown when the test fails
+            print(f"--- {log.parent.name} ---\n{log.read_text()[-6000:]}")  # noqa: T201
         conf.broker_url, conf.task_always_eager, conf.task_default_queue = saved
         reset_pools()

@@ -126,7 +126,12 @@ def test_a_broker_restart_during_a_burst_of_placements_loses_no_order(
     assert errors == []  # every placement answered, broker or not
     assert len(placed) == 16
 
-    wait_for(_settled, timeout=40, what="every order sent or waiting for reconciliation")
+    # The worker may have exited on the lost broker; the process manager starts it again.
+    wait_for(
+        lambda: workers.supervise() or _settled(),
+        timeout=40,
+        what="every order sent or waiting for reconciliation",
+    )
     workers.kill()
     states = _assert_each_sent_once_or_reconciling(placed, simulator)
     assert states[RelayState.PLACED] >= 12  # only a send cut by the restart may wait
