@@ -64,19 +64,19 @@ def test_a_worker_killed_during_sends_and_polls_loses_and_doubles_nothing(
     workers.kill()  # during sends
 
     simulator.clear_faults()
-    simulator.inject("delay", action="status", seconds=2.0)  # polls in flight next time
-    workers.start()
-    wait_for(_settled, timeout=30, what="every order sent or waiting for reconciliation")
+    simulator.inject("delay", action="status", seconds=2.0)  # each poll hangs for 2 s
     polls_before = simulator.requests_received - simulator.adds_received
+    workers.start()  # the lost messages' orders are sent (due rows), then polled
     wait_for(
         lambda: simulator.requests_received - simulator.adds_received > polls_before,
-        timeout=15,
+        timeout=20,
         what="a poll in flight",
     )
     workers.kill()  # during polls
 
     simulator.clear_faults()
     workers.start()
+    wait_for(_settled, timeout=30, what="every order sent or waiting for reconciliation")
     placed = Order.objects.filter(pk__in=[o.pk for o in orders], relay_state=RelayState.PLACED)
     wait_for(
         lambda: all(order.is_final for order in placed.all()),  # fresh rows each time
