@@ -32,17 +32,13 @@ class PanelSignupForm(AllauthSignupForm):
         email = self.cleaned_data.get("email")
         if self.account_already_exists:
             get_adapter().send_account_already_exists_mail(email)
-            return None, self._check_your_email(request, email)
+            add_email_verification_sent_message(request, email, signup=True)  # as below
+            return None, redirect("account_email_verification_sent")
         user = self.save(request)
         signals.user_signed_up.send(sender=user.__class__, request=request, user=user)
         address = (
             EmailAddress.objects.get_primary(user) or EmailAddress.objects.filter(user=user).first()
         )
-        if address is not None:
+        if address is not None:  # adds the same "confirmation email sent" message
             send_verification_email_to_address(request, address, signup=True)
-        return user, self._check_your_email(request, email)
-
-    @staticmethod
-    def _check_your_email(request, email):
-        add_email_verification_sent_message(request, email, signup=True)
-        return redirect("account_email_verification_sent")
+        return user, redirect("account_email_verification_sent")
