@@ -1,6 +1,14 @@
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
+
+
+def username_normalize(username: str) -> str:
+    """Issue 9: NFKC, as Django's user forms do (full-width letters become ASCII ones)."""
+    return unicodedata.normalize("NFKC", username).strip()
 
 
 class User(AbstractUser):
@@ -26,6 +34,8 @@ class User(AbstractUser):
                 condition=models.Q(status__in=["active", "suspended", "closed"]),
                 name="user_status_valid",
             ),
+            # Issue 9: "Demo" and "demo" are one username (sign-up also NFKC-normalises it).
+            models.UniqueConstraint(Lower("username"), name="user_username_lower_unique"),
         ]
 
     @property

@@ -17,6 +17,7 @@ from .models import (
     StripeCustomer,
     StripeEvent,
     Transaction,
+    WebhookAnomaly,
 )
 from .services import promo_credit_grant, staff_adjust
 
@@ -168,6 +169,14 @@ class PromoRedemptionAdmin(ReadOnlyAdmin):
 class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "type", "payment_intent", "received_at"]
     search_fields = ["event_id", "payment_intent"]
+
+
+@admin.register(WebhookAnomaly)
+class WebhookAnomalyAdmin(ReadOnlyAdmin):
+    """Signed events that can never succeed: answered 2xx, kept for staff (issue 9)."""
+
+    list_display = ["created_at", "type", "event_id", "payment_intent", "deposit_id", "reason"]
+    search_fields = ["event_id", "payment_intent", "deposit_id"]
 
 
 @admin.register(StripeCustomer)

@@ -809,3 +809,24 @@ class DormancyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_state or '-'} -> {self.new_state} ({self.cause})"
+
+
+class WebhookAnomaly(models.Model):
+    """A signed webhook event that can never succeed (an intent Stripe does not know, an
+    intent pointed at a deposit it does not pay): acknowledged with 2xx so Stripe stops
+    retrying, logged, and kept here for staff to look at (issue 9, R-PAY-2)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payment_intent = models.CharField(max_length=255, blank=True)
+    deposit_id = models.CharField(max_length=32, blank=True)
+    reason = models.TextField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook anomalies"
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}: {self.reason[:60]}"

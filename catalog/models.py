@@ -380,6 +380,7 @@ class StaffNotice(models.Model):
         LOW_BALANCE = "low_balance", "Provider balance low"
         SERVICE_GONE = "service_gone", "Provider service gone"
         PRICING_ERROR = "pricing_error", "Pricing error flagged"  # R-CAT-4
+        RECONCILE_WAIT = "reconcile_wait", "Ambiguous order waiting"  # orders, issue 9
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     provider = models.ForeignKey(

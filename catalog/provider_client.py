@@ -5,15 +5,16 @@ every answer is classified:
 
 * ``Outcome.OK``: the answer has the expected shape; ``.data`` holds it (normalised).
 * ``Outcome.RETRY``: nothing happened at the provider, or nothing we can trust: try later or
-  another provider (connect failure or timeout before sending, timeout or broken answer of a
-  read-only action, 5xx, 429, HTML/garbage/empty body, provider out of funds, duplicate link,
-  invalid key, unknown error text).
+  another provider (connect failure or timeout before sending, 429, provider out of funds,
+  duplicate link, invalid key, unknown error text; and for actions other than ``add`` a
+  timeout, 5xx or HTML/garbage/empty body).
 * ``Outcome.FINAL``: the provider refused for a reason that retrying cannot fix (unknown service,
   bad link, quantity outside min/max, unknown order or refill, refill disabled, an action the
   provider does not offer).
 * ``Outcome.AMBIGUOUS`` (``add`` only): the request was sent and the answer timed out or was
-  broken (garbage, HTML, empty, connection lost, 5xx other than 503): the provider may have
-  placed the order. Never re-send it blind; reconcile first.
+  broken (garbage, HTML, empty, cut off, connection lost, any 5xx including 503, unless its
+  body is an error we know): the provider may have placed the order. Never re-send it blind;
+  reconcile first (API_V2.md, "As a client of providers").
 
 Error texts are matched against ``_ERROR_TABLE``, which holds the contract's wordings, the
 untranslated keys, and wordings real panels use. A text it does not know is RETRY and is
@@ -482,15 +483,23 @@ class ProviderClient:
             doc = json.loads(body.decode("utf-8"), parse_float=Decimal)
         except (UnicodeDecodeError, ValueError):
             doc = None
-        if isinstance(doc, dict) and "error" in doc and not (is_add and "order" in doc):
+        # A 429 is rate limiting whatever its body says: refused before any processing.
+        if (
+            status != 429
+            and isinstance(doc, dict)
+            and "error" in doc
+            and not (is_add and "order" in doc)
+        ):
             outcome, reason, readable = classify_error(doc["error"])
-            return ProviderResult(
-                outcome,
-                error=readable,
-                reason=reason,
-                http_status=status,
-                provider_text=str(doc["error"]).strip(),
-            )
+            if not (is_add and status >= 500 and reason is Reason.PROVIDER_ERROR):
+                return ProviderResult(
+                    outcome,
+                    error=readable,
+                    reason=reason,
+                    http_status=status,
+                    provider_text=str(doc["error"]).strip(),
+                )
+            # An `add` answered 5xx with an error we do not know is no clear answer: ambiguous.
         if not 200 <= status < 300:
             return self._classify_status(status, broken)
         if doc is None:
@@ -513,9 +522,9 @@ class ProviderClient:
         if status == 429:
             outcome, reason = Outcome.RETRY, Reason.RATE_LIMITED
         elif status >= 500:
-            # 503 says "not processed"; other 5xx may come after the provider stored the order.
-            outcome = Outcome.RETRY if status == 503 else broken
-            reason = Reason.HTTP_ERROR
+            # API_V2.md: on `add` any 5xx, 503 included, may come after the provider stored
+            # the order (a proxy's 503 after a slow upstream): ambiguous, never re-sent blind.
+            outcome, reason = broken, Reason.HTTP_ERROR
         else:  # 3xx/4xx: refused before any processing (wrong URL, blocked, redirected)
             outcome, reason = Outcome.RETRY, Reason.HTTP_ERROR
         error = f"HTTP {status} from the provider."

@@ -19,6 +19,8 @@ from orders.models import (
     FlaggedService,
     Order,
     OrderEvent,
+    ReconcileOrder,
+    RelayState,
     StaffQueueOrder,
 )
 from orders.services import (
@@ -411,6 +413,57 @@ class StaffQueueAdmin(OrderAdmin):
             .filter(relay_state__in=STAFF_QUEUE_STATES)
             .exclude(status__in=FINAL_STATUSES)
         )
+
+
+@admin.register(ReconcileOrder)
+class ReconcileOrderAdmin(OrderAdmin):
+    """Issue 9: one screen with the ambiguous sends of each provider (R-ORD-9). The provider
+    may or may not have the order; staff look at the provider's panel, then resend it, record
+    the provider's order id, or cancel it with a full return. The count per provider heads
+    the list; orders waiting longer than ``ORDERS_RECONCILE_ALERT_MINUTES`` were mailed about."""
+
+    change_list_template = "orders/admin/reconcile_change_list.html"
+    list_display = [
+        "id",
+        "provider",
+        "reconcile_since",
+        "waiting",
+        "user",
+        "service_id",
+        "short_link",
+        "quantity",
+        "charge",
+        "relay_error",
+    ]
+    list_filter = ["provider"]
+    ordering = ["provider__name", "reconcile_since", "pk"]
+    actions = ["resend", "reconcile", "cancel_with_return"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(relay_state=RelayState.RECONCILE)
+            .exclude(status__in=FINAL_STATUSES)
+        )
+
+    @admin.display(description="Waiting")
+    def waiting(self, obj) -> str:
+        if obj.reconcile_since is None:
+            return "-"
+        minutes = int((timezone.now() - obj.reconcile_since).total_seconds() // 60)
+        return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+    def changelist_view(self, request, extra_context=None):
+        per_provider = (
+            self.get_queryset(request)
+            .order_by()
+            .values("provider__name")
+            .annotate(count=Count("pk"))
+            .order_by("provider__name")
+        )
+        extra = {"per_provider": list(per_provider), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
 
 
 @admin.register(FlaggedService)

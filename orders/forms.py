@@ -13,6 +13,7 @@ from orders.models import Order
 from orders.selectors import OrderFilters
 
 _CONTROL = {"class": "form-control"}
+EXPIRED_FORM = "This form could not be read as it was sent. Reload the page and try again."
 _SELECT = {"class": "form-select"}
 
 
@@ -92,6 +93,10 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "idempotency_key" in self.errors:
+            # A hidden field's error would not show: say it above the form instead.
+            del self.errors["idempotency_key"]
+            self.add_error(None, EXPIRED_FORM)
         if data.get("dripfeed"):
             for name in ("runs", "interval"):
                 if not data.get(name) and name not in self.errors:

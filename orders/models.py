@@ -185,6 +185,9 @@ class Order(models.Model):
     poll_due_at = models.DateTimeField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Issue 9: since when an ambiguous ``add`` waits for staff, and when staff were alerted.
+    reconcile_since = models.DateTimeField(null=True, blank=True)
+    reconcile_alerted_at = models.DateTimeField(null=True, blank=True)
     cancel_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the provider was asked to cancel (asked once)."
     )
@@ -284,6 +287,12 @@ class Order(models.Model):
         return not self.is_final and self.relay_state in STAFF_QUEUE_STATES
 
     @property
+    def being_checked(self) -> bool:
+        """An ambiguous send waits for reconciliation: the customer is told it is being
+        checked with the provider (the status itself stays Pending, R-ORD-4)."""
+        return not self.is_final and self.relay_state == RelayState.RECONCILE
+
+    @property
     def comments(self) -> str:
         return self.extra.get("comments", "")
 
@@ -365,6 +374,15 @@ class StaffQueueOrder(Order):
         proxy = True
         verbose_name = "order waiting for staff"
         verbose_name_plural = "orders waiting for staff"
+
+
+class ReconcileOrder(Order):
+    """Ambiguous sends waiting for reconciliation, grouped by provider, for their own screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "ambiguous order (reconcile)"
+        verbose_name_plural = "ambiguous orders (reconcile), by provider"
 
 
 class FlaggedService(Service):

@@ -38,7 +38,7 @@ class OrdersPage:
 
 LIST_FIELDS = (
     "pk", "created_at", "link", "quantity", "charge", "start_count", "remains", "status",
-    "service_name", "service_id", "source", "refunded",
+    "service_name", "service_id", "source", "refunded", "relay_state",
 )  # fmt: skip
 
 

@@ -34,3 +34,12 @@ def orders_relay_batch_task(order_ids: list[int]) -> None:
     """A Mass Order's orders: one message from the web request, one relay task per order."""
     for order_id in order_ids:
         order_relay_task.delay(order_id)
+
+
+@shared_task(name="orders.reconcile_alert")
+def orders_reconcile_alert_task() -> None:
+    """Beat (``ORDERS_RECONCILE_ALERT_CHECK_SECONDS``): tell staff, once per order, about
+    ambiguous sends waiting longer than ``ORDERS_RECONCILE_ALERT_MINUTES``."""
+    from orders.services.reconcile import orders_reconcile_alert
+
+    orders_reconcile_alert()

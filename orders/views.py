@@ -2,6 +2,7 @@
 
 import csv
 from decimal import Decimal
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,7 +11,6 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
 
 from billing.money import ZERO, money_text, usd_text
 from billing.selectors import balance_get
@@ -30,6 +30,7 @@ from orders.services import (
     order_place,
     orders_place_mass,
 )
+from smmpanel.outage import rate_limited
 
 
 def _service_data(service) -> dict:
@@ -54,14 +55,21 @@ def _service_data(service) -> dict:
 TOO_MANY = "Too many orders in a short time: wait a minute, then try again."
 
 
-def _placement_rate(group, request) -> str:
-    return settings.ORDERS_PLACE_RATE_LIMIT
-
-
 def _placement_limited(view):
-    """R-AUP-4: order placement on the web is rate-limited per account and per IP."""
-    by_ip = ratelimit(key="ip", rate=_placement_rate, method="POST", block=False)
-    return ratelimit(key="user", rate=_placement_rate, method="POST", block=False)(by_ip(view))
+    """R-AUP-4: order placement on the web is rate-limited per account and per IP (while
+    Redis is down, counted per process: smmpanel/outage.py)."""
+
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        if request.method == "POST":
+            rate = settings.ORDERS_PLACE_RATE_LIMIT
+            group = f"{view.__module__}.{view.__qualname__}"
+            by_user = rate_limited(request, group=group, key="user", rate=rate)
+            by_ip = rate_limited(request, group=group, key="ip", rate=rate)
+            request.limited = by_user or by_ip
+        return view(request, *args, **kwargs)
+
+    return limited
 
 
 @login_required
@@ -73,7 +81,9 @@ def new(request):
     categories = list({service.category_id: service.category for service in services}.values())
     if request.method == "POST":
         form = NewOrderForm(request.POST, services=services, categories=categories)
-        if getattr(request, "limited", False):
+        if getattr(request, "form_refused", ""):  # smmpanel.middleware.FormLimitsMiddleware
+            form.add_error(None, request.form_refused)
+        elif getattr(request, "limited", False):
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
             try:
@@ -87,8 +97,9 @@ def new(request):
                 return redirect("orders:detail", order_id=order.pk)
     else:
         initial = {}
-        if request.GET.get("service", "").isdigit():
-            initial["service"] = int(request.GET["service"])
+        service_id = _cursor(request.GET.get("service"))
+        if service_id is not None:
+            initial["service"] = service_id
         form = NewOrderForm(initial=initial, services=services, categories=categories)
     return render(
         request,
@@ -108,7 +119,9 @@ def mass(request):
     """Mass Order (R-ORD-1): each line validated and placed on its own."""
     results = None
     form = MassOrderForm(request.POST or None, example=mass_order_example())
-    if getattr(request, "limited", False):
+    if getattr(request, "form_refused", ""):  # smmpanel.middleware.FormLimitsMiddleware
+        form.add_error(None, request.form_refused)
+    elif getattr(request, "limited", False):
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():
         try:
@@ -129,7 +142,10 @@ def mass(request):
 
 
 def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """A positive id from the query string; anything else (not ASCII digits, too long) None."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 @login_required

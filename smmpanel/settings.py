@@ -7,6 +7,7 @@ Postgres and Redis; the code paths are the same.
 """
 
 import secrets
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,6 +80,13 @@ MIDDLEWARE = [
     "accounts.middleware.AccountStatusMiddleware",
 ]
 
+# --- hardening (issue 9): malformed forms and Redis outages (smmpanel/middleware.py) ---
+_csrf_at = MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")
+MIDDLEWARE.insert(_csrf_at, "smmpanel.middleware.FormLimitsMiddleware")
+MIDDLEWARE.append("smmpanel.middleware.RedisOutageMiddleware")
+# Seconds a client is told to wait (Retry-After) while Redis is unreachable (README).
+REDIS_OUTAGE_RETRY_AFTER_SECONDS = env.int("REDIS_OUTAGE_RETRY_AFTER_SECONDS", default=30)
+
 ROOT_URLCONF = "smmpanel.urls"
 WSGI_APPLICATION = "smmpanel.wsgi.application"
 
@@ -103,8 +111,12 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Issue 9: Django's development server (`make run`) starts a thread per request and never
+# reuses a thread's connection, so persistent connections pile up until Postgres refuses
+# more ("too many clients"): under runserver connections always close after each request.
+DEV_SERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if DEV_SERVER else env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -171,6 +183,10 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# Issue 9: no account enumeration: sign-up, sign-in and reset answer alike for taken and
+# free addresses (accounts.signup.PanelSignupForm: a taken address is told by mail).
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_FORMS = {"signup": "accounts.signup.PanelSignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = "optional"  # R-ACC-3: unverified accounts can still order
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_UNIQUE_EMAIL = True
@@ -492,3 +508,14 @@ STATS_RECOMPUTE_DAYS = env.int("STATS_RECOMPUTE_DAYS", default=3)  # today and t
 STATS_DASHBOARD_DAYS = env.int("STATS_DASHBOARD_DAYS", default=30)
 STATS_STUCK_HOURS = env.int("STATS_STUCK_HOURS", default=48)  # in progress longer is stuck
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": STATS_REFRESH_SECONDS}
+
+# --- hardening (issue 9): ambiguous sends waiting for staff ---
+# An order waiting for reconciliation longer than this is reported to staff (once).
+ORDERS_RECONCILE_ALERT_MINUTES = env.float("ORDERS_RECONCILE_ALERT_MINUTES", default=30.0)
+ORDERS_RECONCILE_ALERT_CHECK_SECONDS = env.float(
+    "ORDERS_RECONCILE_ALERT_CHECK_SECONDS", default=300.0
+)
+CELERY_BEAT_SCHEDULE["orders-reconcile-alert"] = {
+    "task": "orders.reconcile_alert",
+    "schedule": ORDERS_RECONCILE_ALERT_CHECK_SECONDS,
+}

@@ -21,7 +21,15 @@ from django.utils import timezone
 
 from billing import stripe_api
 from billing.exceptions import DepositRefused, PaymentFailed
-from billing.models import Account, Deposit, RefKind, StripeCustomer, StripeEvent, Transaction
+from billing.models import (
+    Account,
+    Deposit,
+    RefKind,
+    StripeCustomer,
+    StripeEvent,
+    Transaction,
+    WebhookAnomaly,
+)
 from billing.money import ZERO, quantize, usd_text
 
 from .affiliates import commission_credit
@@ -216,8 +224,58 @@ def _deposit_locked(*, deposit_id: str, intent: dict) -> Deposit | None:
     return deposit
 
 
+def webhook_anomaly_record(
+    *, event: dict, payment_intent: str, deposit_id: str, reason: str
+) -> str:
+    """A signed event that can never succeed: logged and kept for staff, answered 2xx so
+    Stripe stops retrying it (only what a retry can fix answers 5xx). Once per event id."""
+    logger.error("stripe webhook %s: anomaly: %s", event.get("id"), reason)
+    WebhookAnomaly.objects.get_or_create(
+        event_id=str(event.get("id", ""))[:255] or "(no id)",
+        defaults={
+            "type": str(event.get("type", ""))[:100],
+            "payment_intent": payment_intent[:255],
+            "deposit_id": deposit_id[:32],
+            "reason": reason,
+            "payload": event,
+        },
+    )
+    return f"anomaly: {reason}"
+
+
+class _AnomalyError(Exception):
+    """A signed event that can never succeed (see ``webhook_anomaly_record``)."""
+
+
 def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
-    intent, amount, fee = _intent_paid(intent_id)
+    try:
+        return _deposit_confirm_checked(event=event, intent_id=intent_id, deposit_id=deposit_id)
+    except _AnomalyError as exc:
+        return webhook_anomaly_record(
+            event=event, payment_intent=intent_id, deposit_id=deposit_id, reason=str(exc)
+        )
+
+
+def _intent_of_deposit(*, intent_id: str, deposit_id: str) -> tuple[dict, Decimal, Decimal]:
+    """``_intent_paid``, refusing (``_AnomalyError``) what no retry can fix."""
+    try:
+        intent, amount, fee = _intent_paid(intent_id)
+    except stripe.InvalidRequestError as exc:
+        # Stripe answered 4xx for this intent (unknown, not ours): no retry can change that.
+        # Network failures, 5xx, rate limits and key problems still raise: those answer 503.
+        reason = f"Stripe refused to give payment intent {intent_id}: {exc.code}"
+        raise _AnomalyError(reason) from exc
+    paid_deposit = str((intent.get("metadata") or {}).get("deposit_id", ""))
+    if paid_deposit != deposit_id:
+        raise _AnomalyError(
+            f"the event names deposit {deposit_id}, but Stripe says intent {intent_id} "
+            f"pays deposit {paid_deposit or '(none)'}"
+        )
+    return intent, amount, fee
+
+
+def _deposit_confirm_checked(*, event: dict, intent_id: str, deposit_id: str) -> str:
+    intent, amount, fee = _intent_of_deposit(intent_id=intent_id, deposit_id=deposit_id)
     if intent["status"] != "succeeded" or intent["currency"] != "usd":
         return f"payment intent {intent_id} is {intent['status']} in {intent['currency']}"
 
@@ -226,9 +284,12 @@ def _deposit_confirm(*, event: dict, intent_id: str, deposit_id: str) -> str:
             return "duplicate event"
         deposit = _deposit_locked(deposit_id=deposit_id, intent=intent)
         if deposit is None:
-            return "not a deposit of this panel"
+            raise _AnomalyError(f"intent {intent_id} does not pay a deposit of this panel")
         if deposit.status == Status.CREDITED:
             return "already credited"
+        other = Deposit.objects.filter(stripe_payment_intent=intent_id).exclude(pk=deposit.pk)
+        if other.exists():
+            raise _AnomalyError(f"intent {intent_id} already paid deposit {other.first().pk}")
         if amount != deposit.amount:
             logger.warning(
                 "deposit %s: asked %s, Stripe received %s; crediting what was received",
@@ -296,8 +357,8 @@ def stripe_event_handle(*, event: dict) -> str:  # noqa: PLR0911 (one answer per
         return "ignored"
     if intent.get("object") != "payment_intent":
         return "ignored"
-    deposit_id = (intent.get("metadata") or {}).get("deposit_id", "")
-    if not deposit_id.isdigit():
+    deposit_id = str((intent.get("metadata") or {}).get("deposit_id", ""))
+    if not (deposit_id.isascii() and deposit_id.isdigit() and len(deposit_id) <= 18):
         return "not a deposit"
     if event["type"] == "payment_intent.succeeded":
         return _deposit_confirm(event=event, intent_id=intent["id"], deposit_id=deposit_id)

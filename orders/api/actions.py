@@ -105,7 +105,8 @@ def add(*, user, params) -> dict:
         order = order_services.order_place(
             user=user,
             service_id=service_id,
-            link=params.get("link", "")[:MAX_FIELD_LENGTH],
+            # Never shortened: an over-long link is refused as "Incorrect link" (R-ORD-3).
+            link=params.get("link", ""),
             quantity=_optional_int(params, "quantity"),
             comments=params.get("comments"),
             extra=_extra_fields(params),

@@ -1,15 +1,14 @@
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET
-from django_ratelimit.core import is_ratelimited
 
 from accounts.geo import client_ip
 from accounts.selectors import api_key_user
 from legal.gate import ordering_refusal
+from smmpanel.outage import rate_limited
 
 from .actions import ACTIONS
 from .openapi import openapi_document
@@ -19,7 +18,7 @@ TOO_MANY = "Too many requests"
 
 
 def _check_rate(request, *, group: str, key, rate: str) -> None:
-    if is_ratelimited(request, group=group, key=key, rate=rate, increment=True):
+    if rate_limited(request, group=group, key=key, rate=rate):  # Redis down: per process
         raise ApiError(TOO_MANY, status=429)  # R-KEY-4
 
 
@@ -28,10 +27,7 @@ def _handle(request):
     _check_rate(request, group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)
     if request.method not in ("GET", "POST"):
         raise ApiError("Incorrect request", status=405)
-    try:
-        params = request_params(request)
-    except RequestDataTooBig as exc:
-        raise ApiError("Incorrect request") from exc
+    params = request_params(request)
     user = api_key_user(key=params.get("key", ""))
     if user is None:
         raise ApiError("Invalid API key")  # R-KEY-3

@@ -110,6 +110,10 @@ def relay_move(*, order: Order, new: str, error: str | None = None) -> None:
     order.relay_state = new
     if new != RelayState.SENDING:
         order.lease_until = None
+    if new == RelayState.RECONCILE and old != RelayState.RECONCILE:
+        order.reconcile_since, order.reconcile_alerted_at = timezone.now(), None
+    elif new != RelayState.RECONCILE:
+        order.reconcile_since = order.reconcile_alerted_at = None
     if error is not None:
         order.relay_error = error[:1000]
 

@@ -36,8 +36,10 @@ from orders.services.placement import (
     placed_event,
     spend_memo,
 )
+from smmpanel.outage import enqueue_on_commit
 
 SEPARATOR = "|"
+MAX_ID_DIGITS = 18  # a bigint
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,11 @@ def mass_lines_parse(text: str) -> list[MassLine]:
                 MassLine(number, stripped, error="Write it as: service ID | link | quantity.")
             )
             continue
-        if not parts[0].isdigit():
+        if not (parts[0].isascii() and parts[0].isdigit()):
             lines.append(MassLine(number, stripped, error="The service ID must be a number."))
+            continue
+        if len(parts[0]) > MAX_ID_DIGITS:  # refused whole, never cut (int() has a digit limit)
+            lines.append(MassLine(number, stripped, error="No service has this ID."))
             continue
         quantity = parts[2] if len(parts) == 3 and parts[2] else None
         lines.append(MassLine(number, stripped, int(parts[0]), parts[1], quantity))
@@ -145,8 +150,7 @@ def _write_together(*, user, accepted: list[MassResult]) -> None:
         if placed:
             from orders.tasks import orders_relay_batch_task
 
-            ids = [order.pk for order in placed]
-            transaction.on_commit(lambda: orders_relay_batch_task.delay(ids))
+            enqueue_on_commit(orders_relay_batch_task, [order.pk for order in placed])
 
 
 def _store_splits(orders: list[Order]) -> None:

@@ -34,6 +34,7 @@ from orders.exceptions import (
     ServiceRefused,
 )
 from orders.models import Order, OrderEvent
+from smmpanel.outage import enqueue_on_commit
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -325,8 +326,7 @@ def order_place_in_context(
             placed_event(order).save()
             from orders.tasks import order_relay_task
 
-            order_id = order.pk
-            transaction.on_commit(lambda: order_relay_task.delay(order_id))
+            enqueue_on_commit(order_relay_task, order.pk)  # broker down: the due rows send it
     except IntegrityError as exc:
         constraint = _violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":

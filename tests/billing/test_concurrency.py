@@ -11,6 +11,7 @@ from billing.selectors import balance_get
 from billing.services import funds_spend
 from tests.billing.factories import fund
 from tests.factories import UserFactory
+from tests.limits import connection_slots
 
 D = Decimal
 
@@ -21,21 +22,23 @@ def test_fifty_concurrent_spends_never_overdraw(assert_ledger_ok):
     user = UserFactory()
     fund(user, deposited="15.00", promotional="5.00")
     start = threading.Barrier(50)
+    slots = connection_slots()  # at most 20 connections at once (tests/limits.py)
     outcomes: list[object] = []
     lock = threading.Lock()
 
     def spend(n: int) -> None:
-        try:
-            start.wait(timeout=30)
-            result = funds_spend(
-                user=user, amount=D("1.00"), memo=f"order {n}", ref_kind="order", ref_id=n
-            )
-        except InsufficientFunds as exc:
-            result = exc
-        except Exception as exc:  # noqa: BLE001 (reported below, never lost in the thread)
-            result = repr(exc)
-        finally:
-            connection.close()
+        start.wait(timeout=30)
+        with slots:
+            try:
+                result = funds_spend(
+                    user=user, amount=D("1.00"), memo=f"order {n}", ref_kind="order", ref_id=n
+                )
+            except InsufficientFunds as exc:
+                result = exc
+            except Exception as exc:  # noqa: BLE001 (reported below, never lost in the thread)
+                result = repr(exc)
+            finally:
+                connection.close()
         with lock:
             outcomes.append(result)
 

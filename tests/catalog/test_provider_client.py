@@ -1,8 +1,10 @@
 """The provider client against the simulator over real HTTP, with every fault injected."""
 
 import socket
+import threading
 import time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -148,11 +150,71 @@ def test_read_and_follow_up_actions_with_a_broken_answer_retry(
     assert elapsed < TIMEOUT + SLACK
 
 
-def test_a_503_on_add_means_not_processed_and_is_retry(client, simulator):
-    simulator.inject(action="add", kind="http_error", status=503, process=False)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_any_5xx_on_add_is_ambiguous_never_retry(client, simulator, status):
+    # API_V2.md "As a client of providers" (issue 9): the provider may have placed it (R-ORD-9).
+    simulator.inject(action="add", kind="http_error", status=status, process=True, times=1)
     result = client.add(service=101, link=LINK, quantity=100)
+    assert (result.outcome, result.reason) == (Outcome.AMBIGUOUS, Reason.HTTP_ERROR)
+    assert result.http_status == status
+    assert simulator.orders_placed == 1  # it did: a blind retry would have placed a second
+
+
+def test_a_429_on_add_is_retry(client, simulator):
+    simulator.inject(action="add", kind="http_error", status=429, process=False, times=1)
+    result = client.add(service=101, link=LINK, quantity=100)
+    assert (result.outcome, result.reason) == (Outcome.RETRY, Reason.RATE_LIMITED)
+
+
+@pytest.mark.parametrize("action", ["status", "balance"])
+def test_a_503_on_a_read_only_call_is_retry(client, simulator, action):
+    simulator.inject(action=action, kind="http_error", status=503, times=1)
+    result = client.status(1) if action == "status" else client.balance()
     assert result.outcome is Outcome.RETRY
-    assert result.http_status == 503
+
+
+@pytest.fixture
+def raw_provider():
+    """A provider answering every call with the (status, body) set in ``answer``."""
+    answer = {"status": 500, "body": b"{}"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    answer["url"] = f"http://127.0.0.1:{server.server_address[1]}/api/v2"
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "outcome"),
+    [
+        (500, b'{"error": "Internal error"}', Outcome.AMBIGUOUS),
+        (503, b'{"error": "Service Unavailable"}', Outcome.AMBIGUOUS),
+        (503, b'{"error": "neworder.error.not_enough_funds"}', Outcome.RETRY),
+        (502, b'{"error": "Incorrect service ID"}', Outcome.FINAL),
+        (429, b'{"error": "Something"}', Outcome.RETRY),
+        (429, b'{"order": 5}', Outcome.RETRY),
+        (200, b'{"ord', Outcome.AMBIGUOUS),
+    ],
+)
+def test_add_answers_by_status_and_body(raw_provider, status, body, outcome):
+    raw_provider.update(status=status, body=body)
+    client = ProviderClient(url=raw_provider["url"], key="k", timeout=TIMEOUT)
+    assert client.add(service=1, link=LINK, quantity=10).outcome is outcome
 
 
 def test_a_429_is_rate_limited_and_retry(client, simulator):

@@ -14,12 +14,13 @@ from orders.models import Order
 from orders.services import order_place
 from orders.services.relay import order_provider_status_apply, orders_poll
 from tests.catalog.factories import ServiceFactory
+from tests.limits import MAX_DB_CONNECTIONS_PER_TEST
 from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 # Connections open at once: other engineers' suites share this Postgres (max_connections 100).
-CONNECTIONS = 30
+CONNECTIONS = MAX_DB_CONNECTIONS_PER_TEST
 
 
 def _run_at_once(count: int, work) -> list:

@@ -86,9 +86,9 @@ def test_routes_are_tried_by_priority(customer_with_funds, sim_provider, sim_pro
     assert order.provider_order_id == 23501
 
 
-def test_503_is_retried_with_backoff_until_it_goes_through(placed, simulator, run_due, settings):
+def test_429_is_retried_with_backoff_until_it_goes_through(placed, simulator, run_due, settings):
     settings.ORDERS_RELAY_RETRIES = 5
-    simulator.inject("http_error", action="add", status=503, times=2, process=False)
+    simulator.inject("http_error", action="add", status=429, times=2, process=False)
     order = placed()
     assert (order.relay_state, order.relay_attempts) == (RelayState.QUEUED, 1)
     assert order.next_attempt_at is not None
@@ -99,6 +99,20 @@ def test_503_is_retried_with_backoff_until_it_goes_through(placed, simulator, ru
     assert (simulator.adds_received, simulator.orders_placed) == (3, 1)
     retries = order.events.filter(staff_only=True, note__contains="Retry").count()
     assert retries == 2
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_5xx_on_add_waits_for_reconciliation_never_a_second_add(
+    placed, simulator, run_due, settings, status
+):  # R-ORD-9, API_V2.md "As a client of providers" (issue 9)
+    settings.ORDERS_RELAY_RETRIES = 5
+    simulator.inject("http_error", action="add", status=status, times=1, process=True)
+    order = placed()
+    assert (order.status, order.relay_state) == ("pending", RelayState.RECONCILE)
+    assert order.next_attempt_at is None
+    run_due(order)
+    assert order.relay_state == RelayState.RECONCILE
+    assert (simulator.adds_received, simulator.orders_placed) == (1, 1)
 
 
 def test_a_retry_is_not_sent_before_it_is_due(placed, simulator, settings,
@@ -171,12 +185,12 @@ def test_every_route_out_of_retries_leaves_it_failed_for_staff_to_resend(
     placed, simulator, run_due, settings, django_capture_on_commit_callbacks
 ):
     settings.ORDERS_RELAY_RETRIES = 2
-    simulator.inject("http_error", action="add", status=503, process=False)
+    simulator.inject("http_error", action="add", status=429, process=False)
     order = placed()
     run_due(order)
     assert (order.status, order.relay_state) == ("pending", RelayState.FAILED)
     assert order.needs_staff
-    assert "HTTP 503" in order.relay_error
+    assert "HTTP 429" in order.relay_error
     simulator.clear_faults()
     with django_capture_on_commit_callbacks(execute=True):
         order_resend(order_id=order.pk, actor=StaffFactory())

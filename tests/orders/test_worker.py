@@ -96,7 +96,7 @@ def test_broken_answers_are_retried_and_complete_once_the_provider_recovers(
     routed_service, simulator
 ):
     simulator.step_seconds = 0.1
-    simulator.inject("http_error", action="add", status=503, times=2, process=False)
+    simulator.inject("http_error", action="add", status=429, times=2, process=False)
     for fault in ("http_error", "html", "garbage"):
         simulator.inject(fault, action="status", times=2)
     user = funded_customer(deposited="5")
@@ -106,7 +106,7 @@ def test_broken_answers_are_retried_and_complete_once_the_provider_recovers(
     assert order.status == "completed"
     assert (simulator.adds_received, simulator.orders_placed) == (3, 1)
     assert simulator.faults == []  # every fault was met, and outlived
-    retries = order.events.filter(staff_only=True, note__contains="HTTP 503").count()
+    retries = order.events.filter(staff_only=True, note__contains="HTTP 429").count()
     assert retries == 2
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+from smmpanel.outage import enqueue_on_commit
+
 
 def seconds(value: float) -> timedelta:
     return timedelta(seconds=float(value))
@@ -27,7 +29,7 @@ def relay_dispatch(order_id: int) -> None:
     """Hand one order to the relay once the current transaction commits."""
     from orders.tasks import order_relay_task
 
-    order_relay_task.delay_on_commit(order_id)
+    enqueue_on_commit(order_relay_task, order_id)  # broker down: the due rows hand it on
 
 
 def count_parse(value) -> int | None:

@@ -1,0 +1,91 @@
+"""What the panel does while Redis (the cache and the Celery broker) is unreachable.
+
+The policy per surface (README, "Redis outage"):
+
+* Sign-in, sign-up and password reset fail **closed**: their rate limits (R-AUP-4) live in
+  the cache, so without it they answer a clear 503 page with ``Retry-After`` instead of
+  letting unlimited password guesses through.
+* New Order, Mass Order and ``/api/v2`` stay **open with a degraded limit**: their rate
+  limits (R-AUP-4, R-KEY-4) fall back to counters in each process's memory (same rates,
+  counted per process), so customers can keep ordering; money is guarded by Postgres anyway.
+* Orders placed while the broker is down are kept: the relay message that could not be
+  sent is logged and dropped, and the due rows (``orders_relay_due``, R-ORD-9's relay
+  sweep) hand the order on once the broker is back.
+* Anything else that still reaches Redis and fails answers 503 with ``Retry-After``: JSON
+  ``{"error": "Too many requests"}`` on ``/api/`` (never an HTML page), a short page elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django_ratelimit.core import _SIMPLE_KEYS, _split_rate, is_ratelimited
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What an unreachable Redis raises: as a cache (redis-py) or as the broker (kombu).
+REDIS_DOWN = (RedisError, BrokerError)
+
+
+class _LocalCounters:
+    """Fixed-window counters in this process's memory: the rate limits' fallback."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: dict[tuple, int] = {}
+
+    def hit(self, *, group: str, value: str, rate: str, increment: bool) -> bool:
+        limit, period = _split_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        key = (group, value, rate, window)
+        with self._lock:
+            if len(self._counts) > 100_000:  # old windows are never read again
+                self._counts = {k: v for k, v in self._counts.items() if k[3] == window}
+            count = self._counts.get(key, 0) + (1 if increment else 0)
+            self._counts[key] = count
+        return count > limit
+
+
+_local = _LocalCounters()
+
+
+def _key_value(request, group: str, key) -> str:
+    if callable(key):
+        return str(key(group, request))
+    return str(_SIMPLE_KEYS[key](request))  # "ip", "user", "user_or_ip"
+
+
+def rate_limited(request, *, group: str, key, rate: str, increment: bool = True) -> bool:
+    """django-ratelimit's ``is_ratelimited`` on the shared cache; while Redis is down, the
+    same limit counted in this process (degraded, never unlimited, never a 500)."""
+    try:
+        return is_ratelimited(request, group=group, key=key, rate=rate, increment=increment)
+    except RedisError as exc:
+        logger.warning("rate limit %s: cache unreachable (%s); counted per process", group, exc)
+        return _local.hit(
+            group=group, value=_key_value(request, group, key), rate=rate, increment=increment
+        )
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """``task.delay(*args)`` once the transaction commits; a broker that is down does not
+    fail the request that already committed (the due rows pick the work up later)."""
+
+    def send():
+        try:
+            task.delay(*args)
+        except REDIS_DOWN as exc:
+            logger.warning("%s%r not queued, broker unreachable: %s", task.name, args, exc)
+
+    transaction.on_commit(send)
+
+
+def retry_after_seconds() -> int:
+    return settings.REDIS_OUTAGE_RETRY_AFTER_SECONDS

@@ -1,0 +1,103 @@
+"""Issue 9, item 3: with Redis unreachable (a real port where nothing listens), every surface
+follows the README's outage policy: the API answers JSON and keeps a per-process limit
+(R-KEY-4), sign-in fails closed with a clear page (R-AUP-4), New Order keeps taking orders,
+and orders placed while the broker is down are relayed by the due rows once it is back."""
+
+import socket
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from accounts.services import api_key_issue
+from orders.models import Order
+from orders.services.relay import orders_relay_due
+from smmpanel.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory
+from tests.orders.factories import LINK, funded_customer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+RelayState = Order.RelayState
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:  # bound then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The cache (rate limits) on a Redis port where nothing listens."""
+    cache = dict(settings.CACHES["default"])
+    cache["LOCATION"] = f"redis://127.0.0.1:{_dead_port()}/0"
+    settings.CACHES = {"default": cache}
+    return settings
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery broker on a Redis port where nothing listens; tasks really published."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+
+    def reset_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    conf.broker_url = f"redis://127.0.0.1:{_dead_port()}/0"
+    conf.task_always_eager = False
+    reset_pools()
+    yield
+    conf.broker_url, conf.task_always_eager = saved
+    reset_pools()
+
+
+def test_the_api_answers_json_and_keeps_a_per_process_limit(client, cache_down):
+    # R-KEY-4: limited even while the shared counters are unreachable; never a 500 or HTML.
+    cache_down.API_RATE_LIMIT_PER_ACCOUNT = "3/m"
+    key = api_key_issue(user=funded_customer(deposited="5"))[1]
+    answers = [client.post("/api/v2", {"key": key, "action": "balance"}) for _ in range(5)]
+    assert all(a["Content-Type"] == "application/json" for a in answers)
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert set(answers[0].json()) == {"balance", "currency"}
+    assert answers[-1].json() == {"error": "Too many requests"}
+
+
+def test_sign_in_fails_closed_with_a_clear_page(client, cache_down):  # R-AUP-4
+    user = UserFactory()
+    response = client.post("/accounts/login/", {"login": user.username, "password": PASSWORD})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "signing in, signing up and password resets are paused" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_orders_placed_while_redis_is_down_are_relayed_when_it_returns(
+    client, cache_down, broker_down, routed_service, simulator, settings
+):  # R-ORD-9: none lost
+    user = funded_customer(deposited="10")
+    client.force_login(user)
+    placed = []
+    for n in range(3):
+        response = client.post(
+            "/orders/new/", {"service": routed_service.pk, "link": f"{LINK}{n}", "quantity": 1000}
+        )
+        assert response.status_code == 302, response.content.decode()[:500]
+        placed.append(int(response.url.rstrip("/").rsplit("/", 1)[1]))
+    mass = client.post("/orders/mass/", {"orders": f"{routed_service.pk} | {LINK}m | 1000"})
+    assert mass.status_code == 200
+    assert "1 order placed" in mass.content.decode()
+    orders = Order.objects.filter(user=user)
+    assert orders.count() == 4
+    assert set(orders.values_list("relay_state", flat=True)) == {RelayState.QUEUED}
+    assert simulator.adds_received == 0  # no message reached a worker
+
+    # Redis is back (tasks inline again); the beat's due rows hand the orders on.
+    celery_app.conf.task_always_eager = True
+    settings.ORDERS_RELAY_LOST_AFTER_SECONDS = 0
+    orders_relay_due()
+    connection.close()
+    assert set(orders.values_list("relay_state", flat=True)) == {RelayState.PLACED}
+    assert (simulator.adds_received, simulator.orders_placed) == (4, 4)
+    assert sum(o.charge for o in orders) == Decimal("4.80")
