@@ -6,9 +6,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from .geo import client_ip
-
 from accounts.models import username_normalize
+
+from .geo import client_ip
 
 USERNAME_CHARACTERS = "Use only English letters, digits and the characters @ . + - _."
 

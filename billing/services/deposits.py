@@ -287,9 +287,11 @@ def _deposit_confirm_checked(*, event: dict, intent_id: str, deposit_id: str) ->
             raise _AnomalyError(f"intent {intent_id} does not pay a deposit of this panel")
         if deposit.status == Status.CREDITED:
             return "already credited"
-        other = Deposit.objects.filter(stripe_payment_intent=intent_id).exclude(pk=deposit.pk)
-        if other.exists():
-            raise _AnomalyError(f"intent {intent_id} already paid deposit {other.first().pk}")
+        other = (
+            Deposit.objects.filter(stripe_payment_intent=intent_id).exclude(pk=deposit.pk).first()
+        )
+        if other is not None:
+            raise _AnomalyError(f"intent {intent_id} already paid deposit {other.pk}")
         if amount != deposit.amount:
             logger.warning(
                 "deposit %s: asked %s, Stripe received %s; crediting what was received",
