@@ -3,8 +3,7 @@
 - **Support**: the desk and the abuse queue, canned replies; reads orders, customers and the
   catalog; no money actions, no catalog or provider edits.
 - **Finance**: ledger grants and adjustments (``billing.adjust_balance``), order actions that
-  return money; reads what it needs. Other apps add their own Finance permissions (refunds,
-  withdrawals) to the same group by name.
+  return money, withdrawals, refunds, disputes and dormancy restores; reads what it needs.
 - **Admin**: every permission.
 
 Every staff member needs TOTP whatever the role (``smmpanel.admin.PanelAdminSite``,
@@ -57,6 +56,16 @@ ROLES: dict[str, list[str] | str] = {
         "billing.view_promoredemption",
         "support.order_money_actions",
         "support.view_ticket",
+        # Money going out (R-WDR-*, R-PAY-4, R-DOR-*, R-PRO-3).
+        "billing.approve_withdrawal",
+        "billing.verify_withdrawal",
+        "billing.offer_refund",
+        "billing.view_withdrawal",
+        "billing.view_dispute",
+        "billing.restore_dormant",
+        "billing.view_dormancycase",
+        "billing.view_commission",
+        "billing.view_customerflag",
     ],
     ADMIN: ALL,
 }

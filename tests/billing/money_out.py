@@ -82,8 +82,5 @@ def finance_group():
     from django.apps import apps
     from django.contrib.auth.models import Group
 
-    group = Group.objects.filter(name="Finance").first()
-    if group is None or not group.permissions.exists():
-        importlib.import_module("billing.migrations.0004_finance_group").forwards(apps, None)
-        group = Group.objects.get(name="Finance")
-    return group
+    importlib.import_module("billing.migrations.0004_finance_group").forwards(apps, None)
+    return Group.objects.get(name="Finance")
