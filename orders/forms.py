@@ -75,8 +75,9 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
     interval = forms.IntegerField(
         label="Interval (minutes)",
         required=False,
-        min_value=1,
-        widget=forms.NumberInput(attrs={**_CONTROL, "min": 1}),
+        min_value=0,
+        help_text="Minutes between portions; 0 sends them back to back.",
+        widget=forms.NumberInput(attrs={**_CONTROL, "min": 0}),
     )
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
@@ -93,7 +94,7 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
         data = super().clean()
         if data.get("dripfeed"):
             for name in ("runs", "interval"):
-                if not data.get(name) and name not in self.errors:
+                if data.get(name) is None and name not in self.errors:
                     self.add_error(name, "Needed for drip-feed.")
         return data
 

@@ -45,7 +45,7 @@ LIST_FIELDS = (
 def orders_for_user(*, user, filters: OrderFilters | None = None) -> QuerySet[Order]:
     """The customer's orders matching ``filters``, newest first."""
     filters = filters or OrderFilters()
-    queryset = Order.objects.filter(user=user)
+    queryset = Order.objects.filter(user=user, parent=None)  # portions show on their parent
     if filters.status in Order.Status.values:
         queryset = queryset.filter(status=filters.status)
     term = filters.q.strip().lstrip("#")
@@ -100,3 +100,21 @@ def order_history_for_customer(*, order: Order) -> QuerySet[OrderEvent]:
 
 def order_history_for_staff(*, order: Order) -> QuerySet[OrderEvent]:
     return order.events.select_related("actor").order_by("pk")
+
+
+def portion_ids_by_parent(*, parent_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The ids of the drip-feed portions of each parent among ``parent_ids`` (one query)."""
+    found: dict[int, list[int]] = {}
+    rows = (
+        Order.objects.filter(parent_id__in=set(parent_ids), portion__isnull=False)
+        .order_by("parent_id", "portion")
+        .values_list("parent_id", "pk")
+    )
+    for parent_id, pk in rows:
+        found.setdefault(parent_id, []).append(pk)
+    return found
+
+
+def portions_for_parent(*, order: Order) -> QuerySet[Order]:
+    """A drip-feed order's portions, in sequence, for its page (R-ORD-10)."""
+    return order.portions.filter(portion__isnull=False).order_by("portion")

@@ -34,3 +34,9 @@ def orders_relay_batch_task(order_ids: list[int]) -> None:
     """A Mass Order's orders: one message from the web request, one relay task per order."""
     for order_id in order_ids:
         order_relay_task.delay(order_id)
+
+
+@shared_task(name="orders.dripfeed_due")
+def orders_dripfeed_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): release due drip-feed portions to the relay (R-ORD-10)."""
+    relay.dripfeed_release_due()

@@ -22,6 +22,7 @@ from orders.selectors import (
     order_history_for_customer,
     orders_for_user,
     orders_page_for_user,
+    portions_for_parent,
 )
 from orders.services import (
     order_can_be_canceled_by_customer,
@@ -29,6 +30,7 @@ from orders.services import (
     order_place,
     orders_place_mass,
 )
+from orders.services.relay import dripfeed_can_stop
 
 
 def _service_data(service) -> dict:
@@ -226,6 +228,8 @@ def detail(request, order_id: int):
             "order": order,
             "history": order_history_for_customer(order=order),
             "can_cancel": order_can_be_canceled_by_customer(order),
+            "can_stop": dripfeed_can_stop(order),
+            "portions": portions_for_parent(order=order) if order.is_dripfeed_parent else [],
             "delivered": delivered,
             "paid": (order.paid_promotional or Decimal(0), order.paid_deposited or Decimal(0)),
         },
@@ -243,7 +247,13 @@ def cancel(request, order_id: int):
         messages.error(request, refusal.message)
     else:
         order.refresh_from_db()
-        if order.status == Order.Status.CANCELED:
+        if order.stopped_at is not None:
+            messages.success(
+                request,
+                f"Order #{order.pk}: the portions not yet sent are stopped; "
+                f"${order.refunded} is back on your balance.",
+            )
+        elif order.status == Order.Status.CANCELED:
             messages.success(request, f"Order #{order.pk} is canceled; ${order.refunded} is back.")
         else:
             messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")

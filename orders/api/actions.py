@@ -9,7 +9,7 @@ from catalog.selectors import services_for_user
 from orders import services as order_services
 from orders.exceptions import OrderRefused
 from orders.models import Order
-from orders.selectors import order_get_for_user, orders_for_user_by_ids
+from orders.selectors import order_get_for_user, orders_for_user_by_ids, portion_ids_by_parent
 
 from .transport import ApiError
 
@@ -117,23 +117,34 @@ def add(*, user, params) -> dict:
     return {"order": order.pk}
 
 
-def _order_status(order: Order) -> dict:
-    return {
+def _order_status(order: Order, portions: dict[int, list[int]] | None = None) -> dict:
+    answer = {
         # What the order costs now: a Partial's or a Canceled's return is taken off (R-ORD-7/8).
         "charge": money(order.charge - order.refunded),
         "start_count": str(order.start_count or 0),
         "status": order.get_status_display(),
+        # Of the whole order: a drip-feed parent's remains count every portion (R-ORD-10).
         "remains": str(order.quantity if order.remains is None else order.remains),
         "currency": "USD",
     }
+    if order.is_dripfeed_parent:
+        answer["runs"] = str(order.extra["runs"])
+        answer["orders"] = (portions or {}).get(order.pk, [])
+    return answer
+
+
+def _portions(orders) -> dict[int, list[int]]:
+    parents = [order.pk for order in orders if order is not None and order.is_dripfeed_parent]
+    return portion_ids_by_parent(parent_ids=parents) if parents else {}
 
 
 def status(*, user, params):
     """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5)."""
     if "orders" in params:
         by_token = _orders_by_token(user, _id_list(params["orders"]))
+        portions = _portions(by_token.values())
         return {
-            token: _order_status(order) if order else {"error": INCORRECT_ORDER}
+            token: _order_status(order, portions) if order else {"error": INCORRECT_ORDER}
             for token, order in by_token.items()
         }
     order_id = _int(params.get("order"), message=INCORRECT_ORDER)
@@ -141,7 +152,7 @@ def status(*, user, params):
         order = order_get_for_user(user=user, order_id=order_id)
     except Order.DoesNotExist as exc:
         raise ApiError(INCORRECT_ORDER) from exc
-    return _order_status(order)
+    return _order_status(order, _portions([order]))
 
 
 def cancel(*, user, params) -> list[dict]:

@@ -100,6 +100,21 @@ def _positive_int(value, *, what: str, error_class=IncorrectRequest, field_name=
     return number
 
 
+def _minutes(value) -> int:
+    """Drip-feed's interval in minutes: 0 sends the portions back to back."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise IncorrectRequest("Enter the interval in minutes.", field="interval")
+    if isinstance(value, bool):
+        raise IncorrectRequest("Enter a whole number of minutes.", field="interval")
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise IncorrectRequest("Enter a whole number of minutes.", field="interval") from None
+    if number < 0:
+        raise IncorrectRequest("The interval cannot be negative.", field="interval")
+    return number
+
+
 def _order_spec(
     *, service: Service, link: str, quantity, comments: str | None, extra: dict
 ) -> OrderSpec:
@@ -135,7 +150,7 @@ def _order_spec(
     if not service.dripfeed:
         raise IncorrectRequest("This service does not offer drip-feed.", field="runs")
     runs = _positive_int(runs_value, what="number of runs", field_name="runs")
-    interval = _positive_int(interval_value, what="interval", field_name="interval")
+    interval = _minutes(interval_value)
     if runs > MAX_RUNS:
         raise IncorrectRequest(f"At most {MAX_RUNS} runs.", field="runs")
     if interval > MAX_INTERVAL_MINUTES:
@@ -167,6 +182,13 @@ def order_charge(*, service: Service, rate: Decimal, quantity: int) -> Decimal:
 def _violated_constraint(exc: IntegrityError) -> str:
     diag = getattr(exc.__cause__, "diag", None)
     return getattr(diag, "constraint_name", "") or ""
+
+
+def _parts_create(order: Order) -> None:
+    if order.extra.get("runs"):
+        from orders.services.relay.drip import dripfeed_portions_create
+
+        dripfeed_portions_create(parent=order)
 
 
 def order_place(
@@ -293,6 +315,8 @@ def order_place_in_context(
     )
     order.source = source
     order.idempotency_key = key
+    if order.extra.get("runs"):
+        order.relay_state = Order.RelayState.PARENT
     charge = order.charge
 
     try:
@@ -316,10 +340,13 @@ def order_place_in_context(
             )
             order.paid_promotional, order.paid_deposited = promotional, deposited
             placed_event(order).save()
-            from orders.tasks import order_relay_task
+            if order.relay_state == Order.RelayState.PARENT:
+                _parts_create(order)  # R-ORD-10, R-ORD-11: the panel sends its parts
+            else:
+                from orders.tasks import order_relay_task
 
-            order_id = order.pk
-            transaction.on_commit(lambda: order_relay_task.delay(order_id))
+                order_id = order.pk
+                transaction.on_commit(lambda: order_relay_task.delay(order_id))
     except IntegrityError as exc:
         constraint = _violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":

@@ -22,6 +22,8 @@ from smmpanel.celery import app as celery_app
 WORKER_ENV = {
     "ORDERS_POLL_SECONDS": "0.3",
     "ORDERS_RELAY_DUE_SECONDS": "0.3",
+    "ORDERS_DUE_SECONDS": "0.3",
+    "ORDERS_REFILL_POLL_SECONDS": "0.3",
     "ORDERS_RELAY_BACKOFF_SECONDS": "0.2",
     "ORDERS_RELAY_BACKOFF_MAX_SECONDS": "0.5",
     "ORDERS_RELAY_RETRIES": "3",

@@ -29,6 +29,11 @@ recorded (R-ORD-5), and Partial or Canceled returns applied exactly once (R-ORD-
 
 from orders.services.relay.cancel import order_cancel_relay
 from orders.services.relay.common import relay_backoff, relay_dispatch
+from orders.services.relay.drip import (
+    dripfeed_can_stop,
+    dripfeed_release_due,
+    dripfeed_stop,
+)
 from orders.services.relay.poll import (
     PROVIDER_STATUSES,
     order_provider_status_apply,
@@ -45,6 +50,9 @@ from orders.services.relay.send import (
 __all__ = [
     "HELD_NOTE",
     "PROVIDER_STATUSES",
+    "dripfeed_can_stop",
+    "dripfeed_release_due",
+    "dripfeed_stop",
     "order_add_fields",
     "order_cancel_relay",
     "order_provider_status_apply",

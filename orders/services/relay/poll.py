@@ -12,6 +12,7 @@ from catalog.models import Provider
 from catalog.provider_client import MAX_IDS_PER_CALL, ProviderClient
 from orders.models import ACTIVE_STATUSES, FINAL_STATUSES, Order, OrderEvent, RelayState
 from orders.services.lifecycle import (
+    dripfeed_parent_sync,
     order_event_add,
     order_finish,
     order_transition,
@@ -97,6 +98,8 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             order_transition(order=order, new=new, cause=Cause.PROVIDER)
         else:
             order.save()
+            if order.portion is not None:
+                dripfeed_parent_sync(parent_id=order.parent_id)  # the whole order's remains
         return order
 
 
