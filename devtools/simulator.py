@@ -169,6 +169,7 @@ class SimOrder:
     canceled: bool = False
     forced: tuple[str, int] | None = None  # (status, remains)
     extra: dict = field(default_factory=dict)
+    dropped: int = 0  # refills: what the count lost since delivery (``drop``)
 
 
 @dataclass
@@ -176,6 +177,9 @@ class SimRefill:
     id: int
     order: int
     created: float
+    had_drop: bool = False  # the count was below the end count when asked
+    done: bool = False
+    rejected: bool = False
 
 
 class _ApiError(Exception):
@@ -224,6 +228,7 @@ class ProviderSimulator:
             self.last_request: dict = {}
             self._next_order = 23501
             self._next_refill = 1
+            self.strict_refills = False
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> "ProviderSimulator":
         """Serve in a daemon thread; ``port=0`` picks a free port (see ``.url``)."""
@@ -339,6 +344,10 @@ class ProviderSimulator:
             self.set_balance(options["balance"])
         elif op == "force_status":
             self.force_status(options["order"], options["status"], options.get("remains"))
+        elif op == "drop":
+            self.drop(options["order"], int(options["amount"]))
+        elif op == "strict_refills":
+            self.strict_refills = bool(options.get("on", True))
         else:
             raise ValueError(f"unknown op {op!r}")
         return self.stats()
@@ -391,12 +400,45 @@ class ProviderSimulator:
 
     def _refill_status(self, refill: SimRefill) -> str:
         order = self.orders[refill.order]
-        if "reject-refill" in order.link:
+        if "reject-refill" in order.link or refill.rejected:
             return "Rejected"
         if self.step_seconds <= 0:
-            return "Completed"
+            return self._refill_done(refill, order)
         step = int((self._clock() - refill.created) / self.step_seconds)
-        return ["Pending", "In progress"][step] if step < 2 else "Completed"
+        return ["Pending", "In progress"][step] if step < 2 else self._refill_done(refill, order)
+
+    # --- refills: counts that drop over time ------------------------------------------------
+    def drop(self, order_id: int, amount: int) -> None:
+        """The order's count loses ``amount`` (followers unfollow): a refill can restore it."""
+        with self._lock:
+            self.orders[int(order_id)].dropped += int(amount)
+
+    def _time_drop(self, order: SimOrder) -> int:
+        """A link with ``drop`` loses a tenth of its quantity per step once delivered (≤ 30 %)."""
+        if "drop" not in order.link or self.step_seconds <= 0:
+            return 0
+        steps = int((self._clock() - order.created) / self.step_seconds) - PROGRESS_STEPS - 1
+        return min(max(steps, 0), 3) * order.quantity // 10
+
+    def current_count(self, order_id: int) -> int:
+        """The target's count now: start count + delivered - what dropped."""
+        with self._lock:
+            order = self.orders[int(order_id)]
+            status, start_count, remains, _ = self._state(order)
+            delivered = order.quantity - remains if status != "Pending" else 0
+            return max(start_count + delivered - order.dropped - self._time_drop(order), 0)
+
+    def _refill_done(self, refill: SimRefill, order: SimOrder) -> str:
+        """A refill ends Completed and restores the count; with ``strict_refills`` one of an
+        order whose count did not drop is Rejected (R-ORD-13's rule, the provider's side)."""
+        if refill.done:
+            return "Completed"
+        if self.strict_refills and not refill.had_drop:
+            refill.rejected = True
+            return "Rejected"
+        order.dropped = -self._time_drop(order)
+        refill.done = True
+        return "Completed"
 
     # --- API v2 ----------------------------------------------------------------------------
     def handle_api(self, params: dict) -> object:
@@ -503,7 +545,10 @@ class ProviderSimulator:
             raise _ApiError("Refill is disabled for this service")
         if self._state(order)[0] not in {"Completed", "Partial"}:
             raise _ApiError("The refill task is not completed for this order")
-        refill = SimRefill(id=self._next_refill, order=order_id, created=self._clock())
+        dropped = order.dropped + self._time_drop(order) > 0
+        refill = SimRefill(
+            id=self._next_refill, order=order_id, created=self._clock(), had_drop=dropped
+        )
         self._next_refill += 1
         self.refills[refill.id] = refill
         return refill.id

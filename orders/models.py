@@ -301,6 +301,26 @@ class Order(models.Model):
         return self.extra.get("comments", "")
 
     @property
+    def refill_until(self):
+        """While a Completed refill order's refill period is open: when it ends (R-ORD-13).
+        A quick look for the pages; ``orders.services.refills.refill_refusal`` decides."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if (
+            self.status != OrderStatus.COMPLETED
+            or not self.refill
+            or self.beta
+            or self.overlapped
+            or self.completed_at is None
+            or self.refill_days <= 0
+        ):
+            return None
+        end = self.completed_at + timedelta(days=self.refill_days)
+        return end if end > timezone.now() else None
+
+    @property
     def is_dripfeed_parent(self) -> bool:
         return self.parent_id is None and bool(self.extra.get("runs"))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, Refill
 
 
 def order_get_for_user(*, user, order_id) -> Order:
@@ -38,7 +38,8 @@ class OrdersPage:
 
 LIST_FIELDS = (
     "pk", "created_at", "link", "quantity", "charge", "start_count", "remains", "status",
-    "service_name", "service_id", "source",
+    "service_name", "service_id", "source", "refill", "refill_days", "completed_at", "beta",
+    "overlapped",
 )  # fmt: skip
 
 
@@ -118,3 +119,20 @@ def portion_ids_by_parent(*, parent_ids: Iterable[int]) -> dict[int, list[int]]:
 def portions_for_parent(*, order: Order) -> QuerySet[Order]:
     """A drip-feed order's portions, in sequence, for its page (R-ORD-10)."""
     return order.portions.filter(portion__isnull=False).order_by("portion")
+
+
+def refill_get_for_user(*, user, refill_id) -> Refill:
+    """The customer's refill; ``Refill.DoesNotExist`` for an unknown id or anyone else's."""
+    return Refill.objects.select_related("order").get(pk=refill_id, user=user)
+
+
+def refills_for_user_by_ids(*, user, ids: Iterable[int]) -> dict[int, Refill]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    return {refill.pk: refill for refill in Refill.objects.filter(user=user, pk__in=ids)}
+
+
+def refills_for_user(*, user) -> QuerySet[Refill]:
+    """The customer's refill requests, newest first (the Refills page)."""
+    return Refill.objects.filter(user=user).select_related("order").order_by("-pk")

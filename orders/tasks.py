@@ -40,3 +40,19 @@ def orders_relay_batch_task(order_ids: list[int]) -> None:
 def orders_dripfeed_due_task() -> None:
     """Beat (``ORDERS_DUE_SECONDS``): release due drip-feed portions to the relay (R-ORD-10)."""
     relay.dripfeed_release_due()
+
+
+@shared_task(name="orders.refill_send")
+def refill_send_task(refill_id: int) -> None:
+    """Send one refill request to the order's provider (R-ORD-13)."""
+    from orders.services.relay.refill import refill_send
+
+    refill_send(refill_id=refill_id)
+
+
+@shared_task(name="orders.refills_due")
+def refills_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): due refill sends and ``refill_status`` polls."""
+    from orders.services.relay.refill import refills_due
+
+    refills_due()

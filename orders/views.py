@@ -14,7 +14,7 @@ from django_ratelimit.decorators import ratelimit
 
 from billing.money import ZERO
 from catalog.selectors import services_for_user
-from orders.exceptions import OrderRefused
+from orders.exceptions import OrderRefused, RefillRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
 from orders.models import Order
 from orders.selectors import (
@@ -23,6 +23,7 @@ from orders.selectors import (
     orders_for_user,
     orders_page_for_user,
     portions_for_parent,
+    refills_for_user,
 )
 from orders.services import (
     order_can_be_canceled_by_customer,
@@ -30,6 +31,7 @@ from orders.services import (
     order_place,
     orders_place_mass,
 )
+from orders.services.refills import refill_refusal, refill_request
 from orders.services.relay import dripfeed_can_stop
 
 
@@ -229,6 +231,8 @@ def detail(request, order_id: int):
             "history": order_history_for_customer(order=order),
             "can_cancel": order_can_be_canceled_by_customer(order),
             "can_stop": dripfeed_can_stop(order),
+            "refill_refusal": refill_refusal(order=order) if order.refill_until else None,
+            "refills": order.refills.order_by("-pk"),
             "portions": portions_for_parent(order=order) if order.is_dripfeed_parent else [],
             "delivered": delivered,
             "paid": (order.paid_promotional or Decimal(0), order.paid_deposited or Decimal(0)),
@@ -258,3 +262,27 @@ def cancel(request, order_id: int):
         else:
             messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
     return redirect("orders:detail", order_id=order.pk)
+
+
+@login_required
+@require_POST
+def refill(request, order_id: int):
+    """The customer asks to refill a Completed order (R-ORD-13)."""
+    order = _order_or_404(request, order_id)
+    try:
+        created = refill_request(user=request.user, order=order)
+    except RefillRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"Refill #{created.pk} of order #{order.pk} requested.")
+    if request.POST.get("next") == "list":
+        return redirect("orders:refills")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+@login_required
+@require_GET
+def refill_list(request):
+    """The customer's refill requests and their statuses."""
+    refills = refills_for_user(user=request.user)[:200]
+    return render(request, "orders/refills.html", {"refills": refills})
