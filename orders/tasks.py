@@ -56,3 +56,11 @@ def refills_due_task() -> None:
     from orders.services.relay.refill import refills_due
 
     refills_due()
+
+
+@shared_task(name="orders.subscriptions_due")
+def subscriptions_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): run the due subscription cycles (R-ORD-11)."""
+    from orders.services.relay.subscription import subscriptions_due
+
+    subscriptions_due()

@@ -14,4 +14,5 @@ urlpatterns = [
     # Refills (R-ORD-13) and subscriptions (R-ORD-11): issue 10.
     path("<int:order_id>/refill/", views.refill, name="refill"),
     path("refills/", views.refill_list, name="refills"),
+    path("<int:order_id>/resume/", views.resume, name="resume"),
 ]

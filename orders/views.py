@@ -16,7 +16,7 @@ from billing.money import ZERO
 from catalog.selectors import services_for_user
 from orders.exceptions import OrderRefused, RefillRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
-from orders.models import Order
+from orders.models import Order, Subscription
 from orders.selectors import (
     order_get_for_user,
     order_history_for_customer,
@@ -33,6 +33,7 @@ from orders.services import (
 )
 from orders.services.refills import refill_refusal, refill_request
 from orders.services.relay import dripfeed_can_stop
+from orders.services.relay.subscription import subscription_resume
 
 
 def _service_data(service) -> dict:
@@ -233,6 +234,7 @@ def detail(request, order_id: int):
             "can_stop": dripfeed_can_stop(order),
             "refill_refusal": refill_refusal(order=order) if order.refill_until else None,
             "refills": order.refills.order_by("-pk"),
+            "subscription": getattr(order, "subscription", None) if order.is_subscription else None,
             "portions": portions_for_parent(order=order) if order.is_dripfeed_parent else [],
             "delivered": delivered,
             "paid": (order.paid_promotional or Decimal(0), order.paid_deposited or Decimal(0)),
@@ -251,7 +253,9 @@ def cancel(request, order_id: int):
         messages.error(request, refusal.message)
     else:
         order.refresh_from_db()
-        if order.stopped_at is not None:
+        if order.is_subscription:
+            messages.success(request, f"Order #{order.pk}: the subscription is canceled.")
+        elif order.stopped_at is not None:
             messages.success(
                 request,
                 f"Order #{order.pk}: the portions not yet sent are stopped; "
@@ -286,3 +290,17 @@ def refill_list(request):
     """The customer's refill requests and their statuses."""
     refills = refills_for_user(user=request.user)[:200]
     return render(request, "orders/refills.html", {"refills": refills})
+
+
+@login_required
+@require_POST
+def resume(request, order_id: int):
+    """The customer resumes a subscription paused for lack of funds (R-ORD-11)."""
+    order = _order_or_404(request, order_id)
+    try:
+        subscription_resume(user=request.user, order=order)
+    except (OrderRefused, Subscription.DoesNotExist):
+        messages.error(request, "Only a paused subscription can be resumed.")
+    else:
+        messages.success(request, "The subscription is running again.")
+    return redirect("orders:detail", order_id=order.pk)

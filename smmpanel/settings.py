@@ -392,6 +392,10 @@ CELERY_BEAT_SCHEDULE["orders-dripfeed-due"] = {
     "task": "orders.dripfeed_due",
     "schedule": ORDERS_DUE_SECONDS,
 }
+CELERY_BEAT_SCHEDULE["orders-subscriptions-due"] = {
+    "task": "orders.subscriptions_due",
+    "schedule": ORDERS_DUE_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["orders-refills-due"] = {
     "task": "orders.refills_due",
     "schedule": ORDERS_DUE_SECONDS,

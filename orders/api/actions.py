@@ -8,7 +8,7 @@ from billing.selectors import balance_get
 from catalog.selectors import services_for_user
 from orders import services as order_services
 from orders.exceptions import REFILL_NOT_FOUND, OrderRefused, RefillRefused
-from orders.models import Order, Refill
+from orders.models import Order, Refill, Subscription
 from orders.selectors import (
     order_get_for_user,
     orders_for_user_by_ids,
@@ -137,12 +137,23 @@ def _order_status(order: Order, portions: dict[int, list[int]] | None = None) ->
     if order.is_dripfeed_parent:
         answer["runs"] = str(order.extra["runs"])
         answer["orders"] = (portions or {}).get(order.pk, [])
+    elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
+        sub = (portions or {}).get(("subscription", order.pk))
+        if sub is not None:
+            answer["posts"] = str(sub.posts_done)
+            answer["expiry"] = sub.expiry.strftime("%d/%m/%Y") if sub.expiry else ""
     return answer
 
 
-def _portions(orders) -> dict[int, list[int]]:
-    parents = [order.pk for order in orders if order is not None and order.is_dripfeed_parent]
-    return portion_ids_by_parent(parent_ids=parents) if parents else {}
+def _portions(orders) -> dict:
+    """What a drip-feed parent or a subscription adds to its status, for all in one go."""
+    orders = [order for order in orders if order is not None]
+    parents = [order.pk for order in orders if order.is_dripfeed_parent]
+    found: dict = portion_ids_by_parent(parent_ids=parents) if parents else {}
+    subscribed = [order.pk for order in orders if order.is_subscription]
+    for sub in Subscription.objects.filter(order_id__in=subscribed) if subscribed else ():
+        found[("subscription", sub.order_id)] = sub
+    return found
 
 
 def status(*, user, params):

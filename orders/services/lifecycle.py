@@ -283,6 +283,11 @@ def order_cancel_request(*, user, order: Order) -> None:
 
         dripfeed_stop(user=user, order=order)
         return
+    if order.is_subscription:
+        from orders.services.relay.subscription import subscription_cancel
+
+        subscription_cancel(user=user, order=order)  # R-ORD-11
+        return
     with transaction.atomic():
         order = orders_locking().get(pk=order.pk, user=user)
         if order.status in FINAL_STATUSES:

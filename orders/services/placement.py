@@ -119,8 +119,14 @@ def _order_spec(
     *, service: Service, link: str, quantity, comments: str | None, extra: dict
 ) -> OrderSpec:
     """The order's link, quantity and extra fields by the service's type (API_V2.md ``add``)."""
-    if service.type == Service.Type.SUBSCRIPTIONS:
-        raise IncorrectRequest("Subscriptions cannot be ordered yet.", field="service")
+    if service.type == Service.Type.SUBSCRIPTIONS:  # R-ORD-11: the panel runs its cycles
+        from orders.services.relay.subscription import subscription_fields
+
+        fields = subscription_fields(service=service, extra=extra)
+        _check_limits(service=service, units=fields["min"])
+        return OrderSpec(
+            link=fields["username"], quantity=fields["max"], units=fields["max"], extra=fields
+        )
     try:
         link = service_link_check(service=service, link=link)
     except LinkRejected as exc:
@@ -189,6 +195,10 @@ def _parts_create(order: Order) -> None:
         from orders.services.relay.drip import dripfeed_portions_create
 
         dripfeed_portions_create(parent=order)
+    elif order.service_type == Service.Type.SUBSCRIPTIONS:
+        from orders.services.relay.subscription import subscription_create
+
+        subscription_create(order=order)
 
 
 def order_place(
@@ -242,7 +252,10 @@ def order_prepare(
         service=service,
         link=spec.link,
         quantity=spec.quantity,
-        charge=order_charge(service=service, rate=rate, quantity=spec.quantity),
+        # A subscription is charged cycle by cycle, when each runs (R-ORD-11).
+        charge=ZERO
+        if service.type == Service.Type.SUBSCRIPTIONS
+        else order_charge(service=service, rate=rate, quantity=spec.quantity),
         extra=spec.extra,
         # R-CAT-2: what is live now stays with the order.
         service_name=service.name,
@@ -315,7 +328,7 @@ def order_place_in_context(
     )
     order.source = source
     order.idempotency_key = key
-    if order.extra.get("runs"):
+    if order.extra.get("runs") or order.service_type == Service.Type.SUBSCRIPTIONS:
         order.relay_state = Order.RelayState.PARENT
     charge = order.charge
 
