@@ -19,7 +19,7 @@ from orders.exceptions import CancelRefused, IncorrectRequest
 from orders.models import Order
 from orders.selectors import orders_for_user
 from orders.services import order_cancel_request
-from orders.services.relay import dripfeed_release_due, order_provider_status_apply
+from orders.services.relay import dripfeed_release_due, order_provider_status_apply, orders_poll
 from orders.services.relay.drip import portion_charges
 from tests.orders.factories import funded_customer, place
 
@@ -72,6 +72,12 @@ def _release(capture, *, at=None):
         return dripfeed_release_due()
 
 
+def _settle():
+    """Poll every sent order now (the simulator has ended them: step 0)."""
+    Order.objects.filter(poll_due_at__isnull=False).update(poll_due_at=timezone.now())
+    orders_poll()
+
+
 def _make_due(order):
     Order.objects.filter(pk=order.pk).update(due_at=timezone.now() - timedelta(seconds=1))
 
@@ -121,6 +127,9 @@ def test_portions_go_out_one_per_interval_in_sequence(
     assert simulator.adds_received == 1
 
     _make_due(second)
+    # In sequence: due, but portion 1 is still active at the provider (not yet polled).
+    assert _release(django_capture_on_commit_callbacks) == 0
+    _settle()
     before = timezone.now()
     assert _release(django_capture_on_commit_callbacks) == 1
     second.refresh_from_db()
@@ -141,6 +150,7 @@ def test_interval_zero_is_accepted_and_sends_the_portions_back_to_back(
     parent = drip(runs=3, interval=0)
     assert parent.extra["interval"] == 0
     for expected in (2, 3):
+        _settle()
         assert _release(django_capture_on_commit_callbacks) == 1  # one portion per beat
         assert simulator.adds_received == expected
     assert all(p.relay_state == RelayState.PLACED for p in _portions(parent))
@@ -161,12 +171,13 @@ def test_stop_returns_exactly_the_unsent_part_to_the_sources_paid(
     assert (parent.paid_promotional, parent.paid_deposited) == (D("1.00"), D("1.40"))
     second = _portions(parent)[1]
     _make_due(second)
+    _settle()
     _release(django_capture_on_commit_callbacks)  # portions 1 and 2 are sent
 
     order_cancel_request(user=customer, order=parent)  # the API's cancel and the web's Stop
     parent.refresh_from_db()
     portions = _portions(parent)
-    assert [p.status for p in portions] == ["pending", "pending", "canceled", "canceled"]
+    assert [p.status for p in portions] == ["completed", "pending", "canceled", "canceled"]
     assert [p.relay_state for p in portions[2:]] == [RelayState.CLOSED] * 2
     assert parent.stopped_at is not None
     assert parent.refunded == D("1.20")
@@ -211,15 +222,17 @@ def test_parent_follows_portions_and_a_partial_portion_returns_its_own_part(
 ):
     # R-ORD-10, R-ORD-7; issue 16 item 5: a Partial drip-feed answers runs, orders, remains.
     parent = drip(runs=2, quantity=400, interval=0)
-    _release(django_capture_on_commit_callbacks)
-    first, second = _portions(parent)
+    first = _portions(parent)[0]
     apply = order_provider_status_apply
     apply(order_id=first.pk, provider_id=first.provider_id,
           data={"status": "In progress", "start_count": "50", "remains": "300"})  # fmt: skip
     parent.refresh_from_db()
     assert (parent.status, parent.remains) == (Status.IN_PROGRESS, 700)
+    assert _release(django_capture_on_commit_callbacks) == 0  # portion 1 is still active
     apply(order_id=first.pk, provider_id=first.provider_id,
           data={"status": "Completed", "start_count": "50", "remains": "0"})  # fmt: skip
+    assert _release(django_capture_on_commit_callbacks) == 1
+    first, second = _portions(parent)
     apply(order_id=second.pk, provider_id=second.provider_id,
           data={"status": "Partial", "start_count": "450", "remains": "100"})  # fmt: skip
     parent.refresh_from_db()
@@ -247,6 +260,7 @@ def test_api_cancel_on_a_drip_feed_stops_it_and_refuses_when_all_are_sent(
         {"order": parent.pk, "cancel": 1}
     ]
     other = drip(runs=2, quantity=500, interval=0, link="https://www.instagram.com/other/")
+    _settle()
     _release(django_capture_on_commit_callbacks)
     with pytest.raises(CancelRefused):
         order_cancel_request(user=customer, order=other)
@@ -258,6 +272,7 @@ def test_api_cancel_on_a_drip_feed_stops_it_and_refuses_when_all_are_sent(
 @pytest.mark.django_db(transaction=True)
 def test_two_releasers_never_take_the_same_portion(drip_service, simulator):
     # R-ORD-10: SKIP LOCKED; 20 parents with a due portion, released by two workers at once.
+    simulator.step_seconds = 0  # portion 1 of each ends at once
     user = funded_customer(deposited="50")
     for n in range(20):
         parent = place(
@@ -265,6 +280,7 @@ def test_two_releasers_never_take_the_same_portion(drip_service, simulator):
             extra={"runs": 3, "interval": 5},
         )  # fmt: skip
         _make_due(_portions(parent)[1])
+    _settle()
     claimed = []
     barrier = threading.Barrier(2)
 

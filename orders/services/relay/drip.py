@@ -10,10 +10,14 @@ Schedule: portion 1 is queued at placement; every other portion waits *scheduled
 beat task ``dripfeed_release_due`` claims due portions (``due_at`` passed) in batches with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, hands them to the relay (one message per batch) and
 makes the next portion of each parent due ``interval`` minutes later: one portion per
-interval, in sequence; ``interval=0`` sends them back to back. Two workers never take the
-same portion (the row lock); a worker that dies mid-batch rolls its transaction back and
-the portions stay due; one that dies after committing leaves queued portions, which the
-relay's own sweep (``orders_relay_due``) hands on as lost messages.
+interval, in sequence; ``interval=0`` sends them back to back. A due portion also waits
+while the portion before it is still active at the provider: providers refuse a second
+active order on the same link, so sending it then would only earn retries.
+
+Two workers never take the same portion (the row lock); a worker that dies mid-batch rolls
+its transaction back and the portions stay due; one that dies after committing leaves
+queued portions, which the relay's own sweep (``orders_relay_due``) hands on as lost
+messages.
 
 Stop (``dripfeed_stop``): the unsent portions are closed (Canceled) and exactly their
 charges return to the parent's funding sources (R-ORD-7/8); sent portions are final and
@@ -32,12 +36,12 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from billing.money import quantize
 from orders.exceptions import CancelRefused
-from orders.models import FINAL_STATUSES, Order, OrderEvent, RelayState
+from orders.models import ACTIVE_STATUSES, FINAL_STATUSES, Order, OrderEvent, RelayState
 from orders.services.lifecycle import (
     dripfeed_parent_sync,
     order_return_post,
@@ -202,9 +206,17 @@ def _release_batch(*, now, size: int) -> int:
     from orders.tasks import orders_relay_batch_task
 
     with transaction.atomic():
+        # In sequence: a portion waits while the one before it is still active at the
+        # provider (which would refuse a second active order on the same link).
+        before_active = Order.objects.filter(
+            parent_id=OuterRef("parent_id"),
+            portion=OuterRef("portion") - 1,
+            status__in=ACTIVE_STATUSES,
+        ).exclude(relay_state=RelayState.CLOSED)
         rows = list(
             Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(relay_state=RelayState.SCHEDULED, due_at__lte=now)
+            .filter(~Exists(before_active))
             .order_by("due_at")
             .values_list("pk", "parent_id", "portion")[:size]
         )
@@ -262,6 +274,6 @@ def dripfeed_release_due(*, size: int | None = None, max_batches: int | None = N
     for _ in range(max_batches):
         count = _release_batch(now=timezone.now(), size=size)
         claimed += count
-        if count < size:
+        if count == 0:  # a short batch may only mean rows another worker holds
             break
     return claimed
