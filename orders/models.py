@@ -222,6 +222,12 @@ class Order(models.Model):
             models.Index(
                 fields=["due_at"], condition=Q(relay_state="scheduled"), name="order_portion_due"
             ),
+            # A portion's neighbours (the one before it, the next to schedule).
+            models.Index(
+                fields=["parent", "portion"],
+                condition=Q(portion__isnull=False),
+                name="order_parent_portion",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -50,6 +50,13 @@ def refill_send_task(refill_id: int) -> None:
     refill_send(refill_id=refill_id)
 
 
+@shared_task(name="orders.refill_send_batch")
+def refill_send_batch_task(refill_ids: list[int]) -> None:
+    """A beat's due refills: one message from the beat, one send task per refill."""
+    for refill_id in refill_ids:
+        refill_send_task.delay(refill_id)
+
+
 @shared_task(name="orders.refills_due")
 def refills_due_task() -> None:
     """Beat (``ORDERS_DUE_SECONDS``): due refill sends and ``refill_status`` polls."""

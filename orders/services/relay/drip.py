@@ -252,13 +252,16 @@ def _release_batch(*, now, size: int) -> int:
                 next_attempt_at=None,
                 updated_at=now,
             )
-            # The next portion of each parent becomes due one interval later (R-ORD-10).
-            by_interval: dict[int, Q] = {}
+            # The next portion of each parent becomes due one interval later (R-ORD-10):
+            # one UPDATE per interval, parents grouped by the number of the next portion.
+            groups: dict[int, dict[int, list[int]]] = {}
             for _, parent_id, number in go:
                 interval = int(parents[parent_id].extra.get("interval") or 0)
-                match = Q(parent_id=parent_id, portion=number + 1)
-                by_interval[interval] = by_interval.get(interval, Q()) | match
-            for interval, match in by_interval.items():
+                groups.setdefault(interval, {}).setdefault(number + 1, []).append(parent_id)
+            for interval, by_number in groups.items():
+                match = Q()
+                for number, parent_ids in by_number.items():
+                    match |= Q(parent_id__in=parent_ids, portion=number)
                 Order.objects.filter(match, relay_state=RelayState.SCHEDULED).update(
                     due_at=now + timedelta(minutes=interval)
                 )

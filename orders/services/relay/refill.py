@@ -223,7 +223,7 @@ def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
 def refills_due(*, max_batches: int | None = None) -> int:
     """Beat: send due refills, poll sent ones (100 a call per provider), and send refills
     whose send outlived its lease to reconciliation. Returns how many rows were handled."""
-    from orders.tasks import refill_send_task
+    from orders.tasks import refill_send_batch_task
 
     max_batches = max_batches or settings.ORDERS_DUE_MAX_BATCHES
     size = min(settings.ORDERS_DUE_BATCH, MAX_IDS_PER_CALL)
@@ -238,8 +238,8 @@ def refills_due(*, max_batches: int | None = None) -> int:
         )
         # Due again after a lease if the message is lost; the send claims it meanwhile.
         Refill.objects.filter(pk__in=due).update(due_at=now + lease())
-        for refill_id in due:
-            refill_send_task.delay_on_commit(refill_id)
+        if due:
+            refill_send_batch_task.delay_on_commit(due)
     handled += len(due)
     with transaction.atomic():
         stuck = list(
