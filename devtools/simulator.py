@@ -10,6 +10,13 @@ a random port; ``python manage.py run_provider_simulator --port 8100`` runs it a
 * Its balance pays for orders (``Not enough funds on balance`` when short); Partial and
   Canceled orders give the undelivered part back.
 * ``adds_received`` counts every ``add`` request that arrived, whatever happened to it.
+* Native drip-feed (``runs``/``interval`` on ``add``) answers ``runs`` and ``orders`` in its
+  status; a Subscriptions order answers ``posts`` and ``expiry``. Refills: ``refill`` and
+  ``refill_status`` (Pending, In progress, Completed a step apart); counts drop over time
+  (``drop(order, amount)``, or a link containing ``drop``: a tenth a step once delivered,
+  ``current_count(order)``); with ``strict_refills`` a refill of an order whose count did
+  not drop ends Rejected, and a completed refill restores the count. The faults below apply
+  to these actions as to ``add``/``status``.
 * Faults per action (``inject``), for a number of requests or until cleared:
   ``delay`` (answer after ``seconds``), ``http_error`` (``status``, default 500), ``html``
   (a 200 HTML page), ``garbage`` (broken JSON), ``empty`` (empty body), ``drop`` (close the
@@ -390,13 +397,33 @@ class ProviderSimulator:
 
     def _status_dict(self, order: SimOrder) -> dict:
         status, start_count, remains, charge = self._state(order)
-        return {
+        answer = {
             "charge": _money(charge),
             "start_count": str(start_count),
             "status": status,
             "remains": str(remains),
             "currency": "USD",
         }
+        answer.update(self._dripfeed_fields(order))
+        answer.update(self._subscription_fields(order, status))
+        return answer
+
+    # --- native drip-feed and subscriptions (their extra status fields) ---------------------
+    def _dripfeed_fields(self, order: SimOrder) -> dict:
+        """A native drip-feed order (``runs``/``interval`` given to ``add``) answers ``runs``
+        and the ids of its runs, as API_V2.md allows."""
+        runs = order.extra.get("runs")
+        if not runs:
+            return {}
+        return {"runs": str(runs), "orders": [order.id * 1000 + n for n in range(1, runs + 1)]}
+
+    def _subscription_fields(self, order: SimOrder, status: str) -> dict:
+        """A subscription answers ``posts`` (posts served so far) and ``expiry``."""
+        if "username" not in order.extra:
+            return {}
+        posts = order.extra.get("posts")
+        done = {"Pending": 0, "In progress": 1}.get(status, posts or 1)
+        return {"posts": str(done), "expiry": order.extra.get("expiry") or ""}
 
     def _refill_status(self, refill: SimRefill) -> str:
         order = self.orders[refill.order]
@@ -518,10 +545,25 @@ class ProviderSimulator:
             charge=charge,
             created=self._clock(),
             outcome=outcome,
+            extra=self._order_extra(service, params, runs),
         )
         self._next_order += 1
         self.orders[order.id] = order
         return {"order": order.id}
+
+    @staticmethod
+    def _order_extra(service: dict, params: dict, runs: int) -> dict:
+        """What a native drip-feed or a subscription keeps for its status."""
+        if service["type"] == "Subscriptions":
+            posts = params.get("posts")
+            return {
+                "username": params.get("username", ""),
+                "posts": _int(posts, "Incorrect request") if posts else None,
+                "expiry": params.get("expiry") or "",
+            }
+        if params.get("runs"):
+            return {"runs": runs, "interval": _int(params.get("interval"), "Incorrect request")}
+        return {}
 
     def _api_status(self, params):
         if params.get("orders"):
