@@ -21,6 +21,8 @@ from orders.models import (
     RefillEvent,
     RefillUnsupported,
     StaffQueueOrder,
+    Subscription,
+    SubscriptionCycle,
 )
 from orders.services import (
     order_reconcile,
@@ -157,6 +159,7 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["user", "service", "link", "quantity", "extra", "source"]}),
+        ("Drip-feed (R-ORD-10)", {"fields": ["parent", "portion", "due_at", "stopped_at"]}),
         ("Money", {"fields": ["charge", "rate", "paid_promotional", "paid_deposited", "refunded"]}),
         (
             "Status",
@@ -581,4 +584,42 @@ class RefillUnsupportedAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- subscriptions (R-ORD-11): staff see them; cancel goes through the order's action ---------
+class SubscriptionCycleInline(admin.TabularInline):
+    model = SubscriptionCycle
+    extra = 0
+    can_delete = False
+    fields = ["number", "ran_at", "outcome", "order", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "order", "username", "state", "posts_done", "posts", "skipped_in_row", "next_cycle_at",
+        "expiry",
+    ]  # fmt: skip
+    list_filter = ["state"]
+    search_fields = ["=order__id", "username", "order__user__username"]
+    inlines = [SubscriptionCycleInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Subscription._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

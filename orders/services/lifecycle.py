@@ -338,7 +338,30 @@ def _staff_order(order_id: int) -> Order:
 
 
 def order_staff_cancel(*, order_id: int, actor, reason: str) -> Order:
-    """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told."""
+    """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told.
+
+    A drip-feed order is canceled portion by portion (each returns its part; the parent
+    follows); a subscription stops its cycles (cycles already ordered are orders of their own).
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.is_dripfeed_parent:
+        if order.status in FINAL_STATUSES:
+            raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
+        portions = order.portions.exclude(status__in=FINAL_STATUSES).values_list("pk", flat=True)
+        for portion_id in list(portions):
+            try:
+                order_staff_cancel(order_id=portion_id, actor=actor, reason=reason)
+            except StaffActionRefused:
+                continue  # being sent right now, or ended meanwhile
+        return Order.objects.get(pk=order_id)
+    if order.is_subscription:
+        from orders.services.relay.subscription import subscription_cancel
+
+        try:
+            subscription_cancel(user=order.user, order=order, actor=actor, note=reason)
+        except CancelRefused as refusal:
+            raise StaffActionRefused(refusal.message) from None
+        return Order.objects.get(pk=order_id)
     with transaction.atomic():
         order = _staff_order(order_id)
         placed = order.relay_state == RelayState.PLACED

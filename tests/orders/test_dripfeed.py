@@ -301,3 +301,16 @@ def test_two_releasers_never_take_the_same_portion(drip_service, simulator):
     # Each released portion made exactly its parent's next portion due.
     assert Order.objects.filter(portion=3, due_at__isnull=False).count() == 20
     assert simulator.adds_received == 40  # portions 1 and 2 of each, once
+
+
+def test_staff_cancel_of_a_drip_feed_returns_everything(drip, customer, assert_ledger_ok):
+    # R-ORD-8, R-ORD-9, R-CAT-4: staff cancel a drip-feed: every portion returns its part.
+    from orders.services import order_staff_cancel
+    from tests.factories import StaffFactory
+
+    parent = drip(runs=3, quantity=500)
+    done = order_staff_cancel(order_id=parent.pk, actor=StaffFactory(), reason="Pricing error")
+    assert (done.status, done.refunded) == (Status.CANCELED, done.charge)
+    assert {p.status for p in _portions(parent)} == {"canceled"}
+    assert balance_get(user=customer).total == D("21")
+    assert_ledger_ok()

@@ -209,3 +209,26 @@ def test_services_lists_subscriptions_now_they_work(sub_service):
     user = funded_customer(deposited="1")
     listed = {row["service"]: row for row in api_services(user=user, params={})}
     assert listed[sub_service.pk]["type"] == "Subscriptions"
+
+
+def test_staff_cancel_of_a_subscription(sub_service):
+    from orders.services import order_staff_cancel
+    from tests.factories import StaffFactory
+
+    user = funded_customer(deposited="5")
+    order = _subscribe(user, sub_service)
+    staff = StaffFactory()
+    done = order_staff_cancel(order_id=order.pk, actor=staff, reason="Abuse report")
+    assert done.status == "canceled"
+    assert done.events.last().actor == staff
+    assert Subscription.objects.get(order=order).state == "canceled"
+
+
+def test_staff_see_subscriptions_and_orders_with_portions_in_admin(sub_service, staff_client):
+    user = funded_customer(deposited="5")
+    order = _subscribe(user, sub_service)
+    assert staff_client.get("/admin/orders/subscription/").status_code == 200
+    sub = Subscription.objects.get(order=order)
+    assert staff_client.get(f"/admin/orders/subscription/{sub.pk}/change/").status_code == 200
+    assert staff_client.get(f"/admin/orders/order/{order.pk}/change/").status_code == 200
+    assert staff_client.get("/admin/orders/refillunsupported/").status_code == 200

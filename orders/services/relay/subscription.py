@@ -109,7 +109,9 @@ def subscription_create(*, order: Order) -> Subscription:
     )
 
 
-def _end(sub: Subscription, parent: Order, *, state: str, status: str, note: str, cause) -> None:
+def _end(
+    sub: Subscription, parent: Order, *, state: str, status: str, note: str, cause, actor=None
+) -> None:
     sub.state = state
     sub.next_cycle_at = None
     sub.save()
@@ -118,7 +120,7 @@ def _end(sub: Subscription, parent: Order, *, state: str, status: str, note: str
             parent.remains = parent.quantity
         else:
             parent.remains = 0
-        order_transition(order=parent, new=status, cause=cause, note=note)
+        order_transition(order=parent, new=status, cause=cause, actor=actor, note=note)
 
 
 def _cycle_order(sub: Subscription, parent: Order, quantity: int) -> Order:
@@ -226,7 +228,7 @@ def subscriptions_due(*, size: int | None = None, max_batches: int | None = None
     return ran
 
 
-def subscription_cancel(*, user, order: Order) -> None:
+def subscription_cancel(*, user, order: Order, actor=None, note: str = "") -> None:
     """The customer cancels a subscription (R-ORD-11): no more cycles; cycles already
     ordered go on. Nothing was charged for the subscription itself, so nothing returns."""
     with transaction.atomic():
@@ -236,7 +238,9 @@ def subscription_cancel(*, user, order: Order) -> None:
         if sub.state in (State.CANCELED, State.COMPLETED, State.EXPIRED):
             raise CancelRefused(f"This subscription is already {sub.get_state_display().lower()}.")
         _end(sub, parent, state=State.CANCELED, status=Status.CANCELED,
-             note="Canceled at your request.", cause=Cause.CUSTOMER)  # fmt: skip
+             note=note or "Canceled at your request.",
+             cause=Cause.STAFF if actor is not None else Cause.CUSTOMER,
+             actor=actor or user)  # fmt: skip
 
 
 def subscription_resume(*, user, order: Order) -> None:
