@@ -329,6 +329,11 @@ def order_can_be_canceled_by_customer(order: Order) -> bool:
 # --- staff (admin actions call these) ---------------------------------------------------------
 def _staff_order(order_id: int) -> Order:
     order = _locked(order_id)
+    if order.relay_state == RelayState.PARENT:
+        raise StaffActionRefused(
+            f"Order #{order.pk} follows its parts (drip-feed portions or subscription cycles): "
+            "act on those, or cancel it."
+        )
     if order.status in FINAL_STATUSES:
         raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
     if order.relay_state == RelayState.SENDING:

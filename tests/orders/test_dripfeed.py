@@ -314,3 +314,34 @@ def test_staff_cancel_of_a_drip_feed_returns_everything(drip, customer, assert_l
     assert {p.status for p in _portions(parent)} == {"canceled"}
     assert balance_get(user=customer).total == D("21")
     assert_ledger_ok()
+
+
+def test_staff_cannot_move_a_parent_by_hand(drip):
+    from orders.exceptions import StaffActionRefused
+    from orders.services import order_staff_partial
+    from tests.factories import StaffFactory
+
+    parent = drip(runs=2, quantity=500)
+    with pytest.raises(StaffActionRefused, match="follows its parts"):
+        order_staff_partial(order_id=parent.pk, remains=100, actor=StaffFactory(), reason="x")
+
+
+def test_a_release_whose_message_is_lost_is_sent_by_the_relay_sweep(
+    drip, simulator, settings, django_capture_on_commit_callbacks
+):
+    # R-ORD-10: a worker that dies after claiming leaves the portion queued, not lost.
+    parent = drip(runs=2, quantity=500, interval=0)
+    _settle()
+    with django_capture_on_commit_callbacks(execute=False):  # the message never goes out
+        assert dripfeed_release_due() == 1
+    second = _portions(parent)[1]
+    assert (second.relay_state, simulator.adds_received) == (RelayState.QUEUED, 1)
+    settings.ORDERS_RELAY_LOST_AFTER_SECONDS = 0
+    Order.objects.filter(pk=second.pk).update(updated_at=timezone.now() - timedelta(seconds=1))
+    from orders.services.relay import orders_relay_due
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert orders_relay_due() == [second.pk]
+    second.refresh_from_db()
+    assert second.relay_state == RelayState.PLACED
+    assert simulator.adds_received == 2  # sent once
