@@ -345,3 +345,60 @@ def test_a_release_whose_message_is_lost_is_sent_by_the_relay_sweep(
     second.refresh_from_db()
     assert second.relay_state == RelayState.PLACED
     assert simulator.adds_received == 2  # sent once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_racing_the_release_returns_exactly_what_was_not_sent(
+    drip_service, simulator, assert_ledger_ok
+):
+    # R-ORD-10: a stop and a beat at the same moment: every portion is either sent (not
+    # returned) or stopped (returned), never both, never neither.
+    simulator.step_seconds = 0
+    user = funded_customer(deposited="50")
+    parents = [
+        place(
+            user,
+            drip_service,
+            quantity=100,
+            link=f"https://www.instagram.com/r{n}/",
+            extra={"runs": 3, "interval": 0},
+        )
+        for n in range(8)
+    ]
+    _settle()
+    barrier = threading.Barrier(2)
+
+    def stop_all():
+        barrier.wait()
+        try:
+            for parent in parents:
+                order_cancel_request(user=user, order=parent)
+        finally:
+            connection.close()
+
+    def release():
+        barrier.wait()
+        try:
+            dripfeed_release_due(size=2)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=stop_all), threading.Thread(target=release)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    dripfeed_release_due()  # anything a stop skipped while it was being claimed
+    for parent in parents:
+        parent.refresh_from_db()
+        portions = _portions(parent)
+        stopped = [p for p in portions if p.relay_state == RelayState.CLOSED]
+        sent = [p for p in portions if p.provider_order_id is not None]
+        assert len(stopped) + len(sent) == 3
+        assert all(p.refunded == p.charge for p in stopped)
+        assert all(p.refunded == 0 for p in sent)
+        assert parent.refunded == sum(p.charge for p in stopped)
+    assert simulator.adds_received == sum(
+        Order.objects.filter(parent=p).exclude(provider_order_id=None).count() for p in parents
+    )
+    assert_ledger_ok()
