@@ -402,3 +402,20 @@ def test_stop_racing_the_release_returns_exactly_what_was_not_sent(
         Order.objects.filter(parent=p).exclude(provider_order_id=None).count() for p in parents
     )
     assert_ledger_ok()
+
+
+def test_a_portion_a_stop_skipped_is_closed_by_the_release_with_its_return(
+    drip, customer, assert_ledger_ok, django_capture_on_commit_callbacks
+):
+    # R-ORD-10: the stop skipped a portion locked by a release at that moment; the release
+    # finds the parent stopped, closes it and returns its charge.
+    parent = drip(runs=2, quantity=500, interval=0)
+    _settle()
+    Order.objects.filter(pk=parent.pk).update(stopped_at=timezone.now())
+    assert _release(django_capture_on_commit_callbacks) == 1
+    parent.refresh_from_db()
+    second = _portions(parent)[1]
+    assert (second.status, second.relay_state, second.refunded) == ("canceled", "closed", D("0.60"))
+    assert (parent.status, parent.remains, parent.refunded) == ("partial", 500, D("0.60"))
+    assert balance_get(user=customer).total == D("21") - D("0.60")
+    assert_ledger_ok()

@@ -25,6 +25,10 @@ batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leased (its due 
 on) before the HTTP call, so concurrent pollers never take the same orders. Each answer
 is applied to the locked order: the status mapped (R-ORD-4), the start count and remains
 recorded (R-ORD-5), and Partial or Canceled returns applied exactly once (R-ORD-7, R-ORD-8).
+
+Order life after placement: ``drip`` (drip-feed portions released one per interval, R-ORD-10),
+``refill`` (``refill`` once, then ``refill_status``, R-ORD-13) and ``subscription`` (cycles
+charged as they run, R-ORD-11), each on due rows claimed by a beat task with SKIP LOCKED.
 """
 
 from orders.services.relay.cancel import order_cancel_relay

@@ -242,6 +242,7 @@ def _release_batch(*, now, size: int) -> int:
                 parent=parents[parent_id], ids=ids, cause=Cause.SCHEDULE, actor=None,
                 note="Stopped before it was sent.",
             )  # fmt: skip
+            dripfeed_parent_sync(parent_id=parent_id)
         if go:
             go_ids = [pk for pk, _, _ in go]
             relay_move_bulk(
