@@ -60,7 +60,10 @@ def test_subscription_takes_its_fields_and_costs_nothing_until_a_cycle(sub_servi
     assert (sub.username, sub.min_quantity, sub.max_quantity) == ("brand_account", 100, 200)
     assert (sub.posts, sub.old_posts, sub.delay) == (3, 2, 30)
     assert sub.expiry.strftime("%d/%m/%Y") == FUTURE
-    assert timedelta(minutes=29) < sub.next_cycle_at - timezone.now() <= timedelta(minutes=30)
+    assert sub.next_cycle_at <= timezone.now()  # the old posts first, at once
+    later = _subscribe(user, sub_service, username="other_brand", delay="30")
+    wait = later.subscription.next_cycle_at - timezone.now()
+    assert timedelta(minutes=29) < wait <= timedelta(minutes=30)  # a new post: the delay
     assert (order.charge, order.relay_state, order.status) == (D("0"), "parent", "pending")
     assert balance_get(user=user).total == D("5")
     answer = api_status(user=user, params={"order": str(order.pk)})
@@ -232,3 +235,25 @@ def test_staff_see_subscriptions_and_orders_with_portions_in_admin(sub_service, 
     assert staff_client.get(f"/admin/orders/subscription/{sub.pk}/change/").status_code == 200
     assert staff_client.get(f"/admin/orders/order/{order.pk}/change/").status_code == 200
     assert staff_client.get("/admin/orders/refillunsupported/").status_code == 200
+
+
+def test_old_posts_are_served_first_then_the_new_ones(
+    sub_service, django_capture_on_commit_callbacks
+):
+    # R-ORD-11, API_V2.md: old_posts existing posts, then `posts` new ones.
+    user = funded_customer(deposited="10")
+    order = _subscribe(user, sub_service, old_posts="2", posts="1", delay="30")
+    sub = Subscription.objects.get(order=order)
+    assert sub.next_cycle_at <= timezone.now()  # old posts do not wait for the delay
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_due() == 1
+    sub.refresh_from_db()
+    assert sub.next_cycle_at <= timezone.now()  # the second old post, at the next beat
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_due() == 1
+    sub.refresh_from_db()
+    assert sub.next_cycle_at > timezone.now() + timedelta(minutes=89)  # cycle + delay
+    assert sub.state == "active"
+    _due(django_capture_on_commit_callbacks)
+    sub.refresh_from_db()
+    assert (sub.state, sub.posts_done) == ("completed", 3)

@@ -2,7 +2,8 @@
 
 A Subscriptions order is a *parent* (charged nothing at placement, never sent itself) with
 a ``Subscription`` row: the account's ``username``, the ``min``/``max`` per post, how many
-``posts`` (none: until canceled or ``expiry``), ``delay`` minutes after a post. The panel
+new ``posts`` (none: until canceled or ``expiry``), ``delay`` minutes after a post, and
+``old_posts`` existing posts served first, one a beat. The panel
 runs *cycles* on that schedule: the beat task ``subscriptions_due`` claims due
 subscriptions (``next_cycle_at`` passed) with ``SELECT ... FOR UPDATE SKIP LOCKED`` in
 batches; each cycle is an order of its own (``parent`` = the subscription's order),
@@ -105,7 +106,9 @@ def subscription_create(*, order: Order) -> Subscription:
         old_posts=fields.get("old_posts") or 0,
         delay=fields.get("delay") or 0,
         expiry=datetime.strptime(expiry, "%d/%m/%Y").date() if expiry else None,  # noqa: DTZ007
-        next_cycle_at=timezone.now() + timedelta(minutes=fields.get("delay") or 0),
+        # Old posts are served at once; new ones ``delay`` minutes after they appear.
+        next_cycle_at=timezone.now()
+        + timedelta(minutes=0 if fields.get("old_posts") else fields.get("delay") or 0),
     )
 
 
@@ -184,8 +187,17 @@ def _run_cycle(sub: Subscription, now) -> None:
         )  # fmt: skip
         if parent.status == Status.PENDING:
             order_transition(order=parent, new=Status.IN_PROGRESS, cause=Cause.SCHEDULE)
-    sub.next_cycle_at = now + timedelta(minutes=settings.ORDERS_SUBSCRIPTION_CYCLE_MINUTES)
-    if sub.posts is not None and sub.posts_done >= sub.posts:
+    if number < sub.old_posts:
+        sub.next_cycle_at = now  # the next old post, at the next beat
+    else:
+        minutes = settings.ORDERS_SUBSCRIPTION_CYCLE_MINUTES + (
+            sub.delay if number == sub.old_posts else 0
+        )
+        sub.next_cycle_at = now + timedelta(minutes=minutes)
+    new_posts = sub.cycles.filter(
+        outcome=SubscriptionCycle.Outcome.ORDERED, number__gt=sub.old_posts
+    ).count()
+    if sub.posts is not None and new_posts >= sub.posts:
         _end(sub, parent, state=State.COMPLETED, status=Status.COMPLETED,
              note=f"All {sub.posts} posts ordered.", cause=Cause.SCHEDULE)  # fmt: skip
         return
