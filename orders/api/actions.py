@@ -124,7 +124,7 @@ def add(*, user, params) -> dict:
     return {"order": order.pk}
 
 
-def _order_status(order: Order, portions: dict[int, list[int]] | None = None) -> dict:
+def _order_status(order: Order, parts: dict | None = None) -> dict:
     answer = {
         # What the order costs now: a Partial's or a Canceled's return is taken off (R-ORD-7/8).
         "charge": money(order.charge - order.refunded),
@@ -136,16 +136,16 @@ def _order_status(order: Order, portions: dict[int, list[int]] | None = None) ->
     }
     if order.is_dripfeed_parent:
         answer["runs"] = str(order.extra["runs"])
-        answer["orders"] = (portions or {}).get(order.pk, [])
+        answer["orders"] = (parts or {}).get(order.pk, [])
     elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
-        sub = (portions or {}).get(("subscription", order.pk))
+        sub = (parts or {}).get(("subscription", order.pk))
         if sub is not None:
             answer["posts"] = str(sub.posts_done)
             answer["expiry"] = sub.expiry.strftime("%d/%m/%Y") if sub.expiry else ""
     return answer
 
 
-def _portions(orders) -> dict:
+def _parts(orders) -> dict:
     """What a drip-feed parent or a subscription adds to its status, for all in one go."""
     orders = [order for order in orders if order is not None]
     parents = [order.pk for order in orders if order.is_dripfeed_parent]
@@ -160,9 +160,9 @@ def status(*, user, params):
     """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5)."""
     if "orders" in params:
         by_token = _orders_by_token(user, _id_list(params["orders"]))
-        portions = _portions(by_token.values())
+        parts = _parts(by_token.values())
         return {
-            token: _order_status(order, portions) if order else {"error": INCORRECT_ORDER}
+            token: _order_status(order, parts) if order else {"error": INCORRECT_ORDER}
             for token, order in by_token.items()
         }
     order_id = _int(params.get("order"), message=INCORRECT_ORDER)
@@ -170,7 +170,7 @@ def status(*, user, params):
         order = order_get_for_user(user=user, order_id=order_id)
     except Order.DoesNotExist as exc:
         raise ApiError(INCORRECT_ORDER) from exc
-    return _order_status(order, _portions([order]))
+    return _order_status(order, _parts([order]))
 
 
 def cancel(*, user, params) -> list[dict]:
