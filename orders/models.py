@@ -458,6 +458,25 @@ class RefillRelay(models.TextChoices):
     DONE = "done", "Done"
 
 
+# The moves a refill's relay state may make (``orders.services.refills.refill_relay_move``).
+REFILL_RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefillRelay.QUEUED: frozenset({RefillRelay.SENDING, RefillRelay.MANUAL, RefillRelay.DONE}),
+    RefillRelay.SENDING: frozenset(
+        {
+            RefillRelay.SENT,
+            RefillRelay.RECONCILE,
+            RefillRelay.QUEUED,
+            RefillRelay.MANUAL,
+            RefillRelay.DONE,
+        }
+    ),
+    RefillRelay.SENT: frozenset({RefillRelay.RECONCILE, RefillRelay.DONE}),
+    RefillRelay.RECONCILE: frozenset({RefillRelay.SENT, RefillRelay.MANUAL, RefillRelay.DONE}),
+    RefillRelay.MANUAL: frozenset({RefillRelay.DONE}),
+    RefillRelay.DONE: frozenset(),
+}
+
+
 class Refill(models.Model):
     """A customer's request to refill a completed order (R-ORD-13), with its own status."""
 

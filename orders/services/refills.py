@@ -29,6 +29,7 @@ from orders.exceptions import (
     StaffActionRefused,
 )
 from orders.models import (
+    REFILL_RELAY_TRANSITIONS,
     REFILL_TRANSITIONS,
     Order,
     OrderEvent,
@@ -112,6 +113,20 @@ def refill_count_allows(*, order: Order, current: int) -> str:
     return ""
 
 
+def refill_relay_move(*, refill: Refill, new: str, error: str | None = None) -> None:
+    """Move a locked refill's relay state to ``new`` (the caller saves), checked against
+    ``REFILL_RELAY_TRANSITIONS``; ``error`` replaces the staff-facing note when given."""
+    old = refill.relay_state
+    if new != old and new not in REFILL_RELAY_TRANSITIONS[old]:
+        raise InvalidTransition(
+            f"Refill #{refill.pk} is {RefillRelay(old).label.lower()}; "
+            f"it cannot become {RefillRelay(new).label.lower()}."
+        )
+    refill.relay_state = new
+    if error is not None:
+        refill.relay_error = error[:1000]
+
+
 def refill_transition(
     *, refill: Refill, new: str, cause: str, actor=None, note: str = "", staff_only=False
 ) -> RefillEvent:
@@ -127,8 +142,7 @@ def refill_transition(
     if not REFILL_TRANSITIONS[new]:
         refill.completed_at = timezone.now()
         refill.due_at = None
-        if refill.relay_state != RefillRelay.RECONCILE:
-            refill.relay_state = RefillRelay.DONE
+        refill_relay_move(refill=refill, new=RefillRelay.DONE)
     refill.save()
     return RefillEvent.objects.create(
         refill=refill, old_status=old, new_status=new, cause=cause, actor=actor,
@@ -212,7 +226,7 @@ def refill_staff_approve(*, refill_id: int, actor, current_count: int) -> Refill
                 refill=refill, new=RefillStatus.REJECTED, cause=Cause.STAFF, actor=actor, note=why
             )
         else:
-            refill.relay_state = RefillRelay.MANUAL
+            refill_relay_move(refill=refill, new=RefillRelay.MANUAL)
             refill_transition(
                 refill=refill, new=RefillStatus.IN_PROGRESS, cause=Cause.STAFF, actor=actor,
                 note=f"Count {current_count}: refilling.",
@@ -251,7 +265,7 @@ def refill_reconcile(*, refill_id: int, actor, provider_refill_id: int) -> Refil
         if refill.relay_state != RefillRelay.RECONCILE:
             raise StaffActionRefused(f"Refill #{refill.pk} is not waiting for reconciliation.")
         refill.provider_refill_id = provider_refill_id
-        refill.relay_state = RefillRelay.SENT
+        refill_relay_move(refill=refill, new=RefillRelay.SENT)
         refill.due_at = timezone.now()
         refill.save()
         refill_note(refill=refill, note=f"Reconciled: the provider's refill {provider_refill_id}.")

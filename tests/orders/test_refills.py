@@ -406,3 +406,21 @@ def test_staff_approve_refill_in_admin(customer, staff_client, django_capture_on
     assert response.status_code == 302
     refill.refresh_from_db()
     assert (refill.status, refill.current_count) == ("in_progress", 500)
+
+
+def test_refill_states_move_only_as_the_tables_allow(completed, django_capture_on_commit_callbacks):
+    # R-ORD-13: a refill's status and its relay state move as data; a final one never moves.
+    from orders.exceptions import InvalidTransition
+    from orders.models import OrderEvent
+    from orders.services.refills import refill_relay_move, refill_transition
+
+    order = completed()
+    Order.objects.filter(pk=order.pk).update(provider_order_id=None)
+    order.refresh_from_db()
+    refill = _request(django_capture_on_commit_callbacks, order)
+    refill_transition(refill=refill, new="completed", cause=OrderEvent.Cause.STAFF)
+    assert refill.relay_state == "done"
+    with pytest.raises(InvalidTransition):
+        refill_transition(refill=refill, new="in_progress", cause=OrderEvent.Cause.STAFF)
+    with pytest.raises(InvalidTransition):
+        refill_relay_move(refill=refill, new="sent")

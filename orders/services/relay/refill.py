@@ -29,7 +29,7 @@ from django.utils import timezone
 from catalog.models import Provider
 from catalog.provider_client import MAX_IDS_PER_CALL, Outcome, ProviderClient, Reason
 from orders.models import OrderEvent, Refill, RefillRelay, RefillStatus, RefillUnsupported
-from orders.services.refills import refill_note, refill_transition
+from orders.services.refills import refill_note, refill_relay_move, refill_transition
 from orders.services.relay.common import count_parse, lease, relay_backoff, seconds
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _claim(refill_id: int) -> Refill | None:
         )
         if refill is None or refill.is_final:
             return None
-        refill.relay_state = RefillRelay.SENDING
+        refill_relay_move(refill=refill, new=RefillRelay.SENDING)
         refill.attempts += 1
         refill.due_at = now + lease()  # past it, the send counts as ambiguous
         refill.save(update_fields=["relay_state", "attempts", "due_at", "updated_at"])
@@ -94,9 +94,8 @@ def refill_send(*, refill_id: int) -> None:
             return  # the lease ran out: staff reconcile it
         if result.ok:
             refill.provider_refill_id = result.data["refill"]
-            refill.relay_state = RefillRelay.SENT
+            refill_relay_move(refill=refill, new=RefillRelay.SENT, error="")
             refill.due_at = now + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
-            refill.relay_error = ""
             try:
                 with transaction.atomic():
                     refill.save()
@@ -133,23 +132,20 @@ def refill_send(*, refill_id: int) -> None:
                 refill=refill, new=RefillStatus.REJECTED, cause=Cause.PROVIDER, note=result.error
             )
         elif refill.attempts < settings.ORDERS_RELAY_RETRIES:
-            refill.relay_state = RefillRelay.QUEUED
+            refill_relay_move(refill=refill, new=RefillRelay.QUEUED, error=result.error)
             refill.due_at = now + relay_backoff(refill.attempts)
-            refill.relay_error = result.error
             refill.save()
             refill_note(refill=refill, note=f"{name}: {result.error} Retried later.")
         else:
-            refill.relay_state = RefillRelay.MANUAL
+            refill_relay_move(refill=refill, new=RefillRelay.MANUAL, error=result.error)
             refill.due_at = None
-            refill.relay_error = result.error
             refill.save()
             refill_note(refill=refill, note=f"{name}: {result.error} Given up; staff decide.")
 
 
 def _reconcile(refill: Refill, error: str) -> None:
-    refill.relay_state = RefillRelay.RECONCILE
+    refill_relay_move(refill=refill, new=RefillRelay.RECONCILE, error=error)
     refill.due_at = None
-    refill.relay_error = error[:1000]
     refill.save()
     refill_note(refill=refill, note=f"{error} Not sent again until staff reconcile it.")
 
