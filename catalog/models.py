@@ -161,9 +161,14 @@ class Service(models.Model):
 
 # The service types the panel takes orders for (issue 16): the `services` action, the Services
 # page and New Order list only these, and placement refuses the others, so no client is shown
-# a service that every `add` refuses. The subscriptions work (R-ORD-11) adds SUBSCRIPTIONS here.
+# a service that every `add` refuses. All four are orderable since subscriptions run (R-ORD-11).
 ORDERABLE_TYPES = frozenset(
-    {Service.Type.DEFAULT, Service.Type.PACKAGE, Service.Type.CUSTOM_COMMENTS}
+    {
+        Service.Type.DEFAULT,
+        Service.Type.PACKAGE,
+        Service.Type.CUSTOM_COMMENTS,
+        Service.Type.SUBSCRIPTIONS,
+    }
 )
 
 

@@ -10,6 +10,13 @@ a random port; ``python manage.py run_provider_simulator --port 8100`` runs it a
 * Its balance pays for orders (``Not enough funds on balance`` when short); Partial and
   Canceled orders give the undelivered part back.
 * ``adds_received`` counts every ``add`` request that arrived, whatever happened to it.
+* Native drip-feed (``runs``/``interval`` on ``add``) answers ``runs`` and ``orders`` in its
+  status; a Subscriptions order answers ``posts`` and ``expiry``. Refills: ``refill`` and
+  ``refill_status`` (Pending, In progress, Completed a step apart); counts drop over time
+  (``drop(order, amount)``, or a link containing ``drop``: a tenth a step once delivered,
+  ``current_count(order)``); with ``strict_refills`` a refill of an order whose count did
+  not drop ends Rejected, and a completed refill restores the count. The faults below apply
+  to these actions as to ``add``/``status``.
 * Faults per action (``inject``), for a number of requests or until cleared:
   ``delay`` (answer after ``seconds``), ``http_error`` (``status``, default 500), ``html``
   (a 200 HTML page), ``garbage`` (broken JSON), ``empty`` (empty body), ``drop`` (close the
@@ -175,6 +182,7 @@ class SimOrder:
     canceled: bool = False
     forced: tuple[str, int] | None = None  # (status, remains)
     extra: dict = field(default_factory=dict)
+    dropped: int = 0  # refills: what the count lost since delivery (``drop``)
 
 
 @dataclass
@@ -182,6 +190,9 @@ class SimRefill:
     id: int
     order: int
     created: float
+    had_drop: bool = False  # the count was below the end count when asked
+    done: bool = False
+    rejected: bool = False
 
 
 class _ApiError(Exception):
@@ -234,6 +245,7 @@ class ProviderSimulator:
             self._next_order = 23501
             self._next_refill = 1
             self.dialect = self._initial_dialect
+            self.strict_refills = False
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> "ProviderSimulator":
         """Serve in a daemon thread; ``port=0`` picks a free port (see ``.url``)."""
@@ -351,6 +363,10 @@ class ProviderSimulator:
             self.force_status(options["order"], options["status"], options.get("remains"))
         elif op == "dialect":
             self.dialect = dialect_get(options["name"])
+        elif op == "drop":
+            self.drop(options["order"], int(options["amount"]))
+        elif op == "strict_refills":
+            self.strict_refills = bool(options.get("on", True))
         else:
             raise ValueError(f"unknown op {op!r}")
         return self.stats()
@@ -393,22 +409,75 @@ class ProviderSimulator:
 
     def _status_dict(self, order: SimOrder) -> dict:
         status, start_count, remains, charge = self._state(order)
-        return {
+        answer = {
             "charge": _money(charge),
             "start_count": str(start_count),
             "status": status,
             "remains": str(remains),
             "currency": "USD",
         }
+        answer.update(self._dripfeed_fields(order))
+        answer.update(self._subscription_fields(order, status))
+        return answer
+
+    # --- native drip-feed and subscriptions (their extra status fields) ---------------------
+    def _dripfeed_fields(self, order: SimOrder) -> dict:
+        """A native drip-feed order (``runs``/``interval`` given to ``add``) answers ``runs``
+        and the ids of its runs, as API_V2.md allows."""
+        runs = order.extra.get("runs")
+        if not runs:
+            return {}
+        return {"runs": str(runs), "orders": [order.id * 1000 + n for n in range(1, runs + 1)]}
+
+    def _subscription_fields(self, order: SimOrder, status: str) -> dict:
+        """A subscription answers ``posts`` (posts served so far) and ``expiry``."""
+        if "username" not in order.extra:
+            return {}
+        posts = order.extra.get("posts")
+        done = {"Pending": 0, "In progress": 1}.get(status, posts or 1)
+        return {"posts": str(done), "expiry": order.extra.get("expiry") or ""}
 
     def _refill_status(self, refill: SimRefill) -> str:
         order = self.orders[refill.order]
-        if "reject-refill" in order.link:
+        if "reject-refill" in order.link or refill.rejected:
             return "Rejected"
         if self.step_seconds <= 0:
-            return "Completed"
+            return self._refill_done(refill, order)
         step = int((self._clock() - refill.created) / self.step_seconds)
-        return ["Pending", "In progress"][step] if step < 2 else "Completed"
+        return ["Pending", "In progress"][step] if step < 2 else self._refill_done(refill, order)
+
+    # --- refills: counts that drop over time ------------------------------------------------
+    def drop(self, order_id: int, amount: int) -> None:
+        """The order's count loses ``amount`` (followers unfollow): a refill can restore it."""
+        with self._lock:
+            self.orders[int(order_id)].dropped += int(amount)
+
+    def _time_drop(self, order: SimOrder) -> int:
+        """A link with ``drop`` loses a tenth of its quantity per step once delivered (≤ 30 %)."""
+        if "drop" not in order.link or self.step_seconds <= 0:
+            return 0
+        steps = int((self._clock() - order.created) / self.step_seconds) - PROGRESS_STEPS - 1
+        return min(max(steps, 0), 3) * order.quantity // 10
+
+    def current_count(self, order_id: int) -> int:
+        """The target's count now: start count + delivered - what dropped."""
+        with self._lock:
+            order = self.orders[int(order_id)]
+            status, start_count, remains, _ = self._state(order)
+            delivered = order.quantity - remains if status != "Pending" else 0
+            return max(start_count + delivered - order.dropped - self._time_drop(order), 0)
+
+    def _refill_done(self, refill: SimRefill, order: SimOrder) -> str:
+        """A refill ends Completed and restores the count; with ``strict_refills`` one of an
+        order whose count did not drop is Rejected (R-ORD-13's rule, the provider's side)."""
+        if refill.done:
+            return "Completed"
+        if self.strict_refills and not refill.had_drop:
+            refill.rejected = True
+            return "Rejected"
+        order.dropped = -self._time_drop(order)
+        refill.done = True
+        return "Completed"
 
     # --- API v2 ----------------------------------------------------------------------------
     def handle_api(self, params: dict) -> object:
@@ -497,10 +566,25 @@ class ProviderSimulator:
             charge=charge,
             created=self._clock(),
             outcome=outcome,
+            extra=self._order_extra(service, params, runs),
         )
         self._next_order += 1
         self.orders[order.id] = order
         return {"order": order.id}
+
+    @staticmethod
+    def _order_extra(service: dict, params: dict, runs: int) -> dict:
+        """What a native drip-feed or a subscription keeps for its status."""
+        if service["type"] == "Subscriptions":
+            posts = params.get("posts")
+            return {
+                "username": params.get("username", ""),
+                "posts": _int(posts, "Incorrect request") if posts else None,
+                "expiry": params.get("expiry") or "",
+            }
+        if params.get("runs"):
+            return {"runs": runs, "interval": _int(params.get("interval"), "Incorrect request")}
+        return {}
 
     def _api_status(self, params):
         if params.get("orders"):
@@ -524,7 +608,10 @@ class ProviderSimulator:
             raise _ApiError("Refill is disabled for this service")
         if self._state(order)[0] not in {"Completed", "Partial"}:
             raise _ApiError("The refill task is not completed for this order")
-        refill = SimRefill(id=self._next_refill, order=order_id, created=self._clock())
+        dropped = order.dropped + self._time_drop(order) > 0
+        refill = SimRefill(
+            id=self._next_refill, order=order_id, created=self._clock(), had_drop=dropped
+        )
         self._next_refill += 1
         self.refills[refill.id] = refill
         return refill.id

@@ -20,8 +20,13 @@ from orders.models import (
     Order,
     OrderEvent,
     ReconcileOrder,
+    Refill,
+    RefillEvent,
+    RefillUnsupported,
     RelayState,
     StaffQueueOrder,
+    Subscription,
+    SubscriptionCycle,
 )
 from orders.services import (
     order_reconcile,
@@ -30,6 +35,12 @@ from orders.services import (
     order_staff_partial,
     order_staff_progress,
     orders_cancel_pricing_error,
+)
+from orders.services.refills import (
+    refill_reconcile,
+    refill_staff_approve,
+    refill_staff_complete,
+    refill_staff_reject,
 )
 
 
@@ -151,6 +162,7 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["user", "service", "link", "quantity", "extra", "source"]}),
+        ("Drip-feed (R-ORD-10)", {"fields": ["parent", "portion", "due_at", "stopped_at"]}),
         ("Money", {"fields": ["charge", "rate", "paid_promotional", "paid_deposited", "refunded"]}),
         (
             "Status",
@@ -532,3 +544,182 @@ class BlockedPatternAdmin(admin.ModelAdmin):
     list_editable = ["enabled"]
     list_filter = ["kind", "enabled"]
     search_fields = ["pattern", "note"]
+
+
+# --- refills (R-ORD-13): staff see them all and decide the manual ones -----------------------
+class RefillEventInline(admin.TabularInline):
+    model = RefillEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "old_status", "new_status", "cause", "actor", "note", "staff_only"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CountForm(forms.Form):
+    current_count = forms.IntegerField(
+        min_value=0, help_text="The target's count now (R-ORD-13: below the end count to refill)."
+    )
+
+
+class RefillReconcileForm(forms.Form):
+    provider_refill_id = forms.IntegerField(min_value=1, label="Provider's refill id")
+
+
+def _refill_form(modeladmin, request, queryset, *, form_class, title, action):
+    form, page = _action_form(
+        modeladmin, request, queryset, form_class=form_class, title=title, action=action
+    )
+    if page is not None:
+        page.template_name = "orders/admin/refill_action_form.html"
+    return form, page
+
+
+def _each_refill(modeladmin, request, queryset, call, done: str) -> None:
+    count = 0
+    for refill in queryset.order_by("pk"):
+        try:
+            call(refill)
+        except StaffActionRefused as refusal:
+            modeladmin.message_user(request, refusal.message, messages.ERROR)
+        else:
+            count += 1
+    if count:
+        modeladmin.message_user(request, f"{count} refill{'s' if count != 1 else ''} {done}.")
+
+
+@admin.register(Refill)
+class RefillAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "created_at", "user", "order", "status", "relay_state", "provider",
+        "provider_refill_id", "current_count", "reason",
+    ]  # fmt: skip
+    list_filter = ["status", "relay_state", "provider"]
+    list_select_related = ["user", "provider", "order"]
+    search_fields = ["=id", "=order__id", "user__username", "=provider_refill_id"]
+    show_full_result_count = False
+    inlines = [RefillEventInline]
+    actions = ["approve", "complete", "reject", "reconcile"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Refill._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve with the current count (manual refills)")
+    def approve(self, request, queryset):
+        form, page = _refill_form(
+            self, request, queryset, form_class=CountForm, title="Approve refill", action="approve"
+        )
+        if form is None:
+            return page
+        count = form.cleaned_data["current_count"]
+        _each_refill(
+            self, request, queryset,
+            lambda r: refill_staff_approve(refill_id=r.pk, actor=request.user, current_count=count),
+            "checked against the count",
+        )  # fmt: skip
+        return None
+
+    @admin.action(description="Mark refilled (Completed)")
+    def complete(self, request, queryset):
+        _each_refill(
+            self, request, queryset,
+            lambda r: refill_staff_complete(refill_id=r.pk, actor=request.user),
+            "completed",
+        )  # fmt: skip
+
+    @admin.action(description="Reject with a reason")
+    def reject(self, request, queryset):
+        form, page = _refill_form(
+            self, request, queryset, form_class=ReasonForm, title="Reject refill", action="reject"
+        )
+        if form is None:
+            return page
+        reason = form.cleaned_data["reason"]
+        _each_refill(
+            self, request, queryset,
+            lambda r: refill_staff_reject(refill_id=r.pk, actor=request.user, reason=reason),
+            "rejected",
+        )  # fmt: skip
+        return None
+
+    @admin.action(description="Reconcile: the provider's refill id")
+    def reconcile(self, request, queryset):
+        form, page = _refill_form(
+            self, request, queryset, form_class=RefillReconcileForm, title="Reconcile refill",
+            action="reconcile",
+        )  # fmt: skip
+        if form is None:
+            return page
+        remote = form.cleaned_data["provider_refill_id"]
+
+        def call(refill):
+            refill_reconcile(refill_id=refill.pk, actor=request.user, provider_refill_id=remote)
+
+        _each_refill(self, request, queryset, call, "reconciled")
+        return None
+
+
+@admin.register(RefillUnsupported)
+class RefillUnsupportedAdmin(admin.ModelAdmin):
+    """Routes that answered ``refill`` with a server error; delete a row to try it again."""
+
+    list_display = ["provider_service", "created_at", "detail"]
+    readonly_fields = ["provider_service", "created_at", "detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- subscriptions (R-ORD-11): staff see them; cancel goes through the order's action ---------
+class SubscriptionCycleInline(admin.TabularInline):
+    model = SubscriptionCycle
+    extra = 0
+    can_delete = False
+    fields = ["number", "ran_at", "outcome", "order", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "order", "username", "state", "posts_done", "posts", "skipped_in_row", "next_cycle_at",
+        "expiry",
+    ]  # fmt: skip
+    list_filter = ["state"]
+    search_fields = ["=order__id", "username", "order__user__username"]
+    inlines = [SubscriptionCycleInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Subscription._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -61,3 +61,35 @@ def seed(stdout) -> None:
         f"  orders: {len(placed)} demo orders for 'demo' ({', '.join(placed)}); the worker sends "
         "them to the simulator and the beat moves them along."
     )
+    _seed_order_life(customer, routes, stdout)
+
+
+# Order life after placement (issue 10): (key, the simulator's service id, placement fields).
+LIFE_ORDERS = [
+    # A drip-feed running: 5 portions of 100, one a minute (R-ORD-10).
+    ("drip", "105", {"link": "https://www.instagram.com/p/demo-drip-post/", "quantity": 100,
+                     "extra": {"runs": 5, "interval": 1}}),
+    # A refill service's order: Completed within a minute, then refillable for 30 days.
+    ("refill", "101", {"link": "https://www.instagram.com/demo_refill/", "quantity": 500}),
+    # A subscription: likes on each new post of the account (R-ORD-11).
+    ("subscription", "109", {"link": "", "quantity": None, "extra": {
+        "username": "demo_brand", "min": "100", "max": "150", "posts": "10", "delay": "0"}}),
+]  # fmt: skip
+
+
+def _seed_order_life(customer, routes: dict, stdout) -> None:
+    placed = []
+    for key, remote_id, fields in LIFE_ORDERS:
+        if remote_id not in routes:
+            continue
+        try:
+            order = order_place(
+                user=customer, service_id=routes[remote_id], source=Order.Source.WEB,
+                idempotency_key=f"demo-life-{key}", **fields,
+            )  # fmt: skip
+        except OrderRefused as refusal:
+            stdout.write(f"  orders: demo {key} order refused: {refusal.message}")
+            continue
+        placed.append(f"{key} #{order.pk}")
+    if placed:
+        stdout.write(f"  orders: order life demos ({', '.join(placed)}).")

@@ -75,3 +75,25 @@ class StaffActionRefused(DomainError):  # noqa: N818 - named for the domain
 
 class InvalidTransition(StaffActionRefused):
     """This order cannot move to that status."""
+
+
+REFILL_DISABLED = "Refill is disabled for this service"
+REFILL_NOT_READY = "The refill task is not completed for this order"
+REFILL_NOT_FOUND = "Refill not found"
+
+
+class RefillRefused(DomainError):  # noqa: N818 - named for the domain
+    """This order cannot be refilled now (R-ORD-13): a message for people, the API's wording."""
+
+    api_message = REFILL_NOT_READY
+
+    def __init__(self, message: str = "", *, api_message: str | None = None):
+        super().__init__(message)
+        if api_message is not None:
+            self.api_message = api_message
+
+
+class RefillDisabled(RefillRefused):
+    """This order has no refill."""
+
+    api_message = REFILL_DISABLED

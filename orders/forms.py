@@ -11,6 +11,7 @@ from catalog.links import MAX_LINK_LENGTH
 from orders.exceptions import OrderRefused
 from orders.models import Order
 from orders.selectors import OrderFilters
+from orders.services.relay.subscription import DELAYS as SUBSCRIPTION_DELAYS
 
 _CONTROL = {"class": "form-control"}
 EXPIRED_FORM = "This form could not be read as it was sent. Reload the page and try again."
@@ -53,6 +54,7 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
     service = forms.IntegerField(widget=forms.Select(attrs=_SELECT))
     link = forms.CharField(
         max_length=MAX_LINK_LENGTH,
+        required=False,  # a subscription takes a username instead (clean() checks)
         widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "https://", "inputmode": "url"}),
     )
     quantity = forms.IntegerField(
@@ -77,9 +79,36 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
     interval = forms.IntegerField(
         label="Interval (minutes)",
         required=False,
-        min_value=1,
-        widget=forms.NumberInput(attrs={**_CONTROL, "min": 1}),
+        min_value=0,
+        help_text="Minutes between portions; 0 sends them back to back.",
+        widget=forms.NumberInput(attrs={**_CONTROL, "min": 0}),
     )
+    # Subscriptions (R-ORD-11; API_V2.md's fields).
+    username = forms.CharField(
+        required=False, max_length=200, widget=forms.TextInput(attrs=_CONTROL),
+        help_text="The account whose new posts get the service.",
+    )  # fmt: skip
+    sub_min = forms.IntegerField(
+        label="Min per post", required=False, min_value=1, widget=forms.NumberInput(attrs=_CONTROL)
+    )
+    sub_max = forms.IntegerField(
+        label="Max per post", required=False, min_value=1, widget=forms.NumberInput(attrs=_CONTROL)
+    )
+    posts = forms.IntegerField(
+        label="Posts", required=False, min_value=1, help_text="Empty: every new post.",
+        widget=forms.NumberInput(attrs=_CONTROL),
+    )  # fmt: skip
+    old_posts = forms.IntegerField(
+        label="Old posts", required=False, min_value=0, widget=forms.NumberInput(attrs=_CONTROL)
+    )
+    delay = forms.TypedChoiceField(
+        label="Delay (minutes)", required=False, coerce=int, empty_value=0,
+        choices=[(d, str(d)) for d in SUBSCRIPTION_DELAYS], widget=forms.Select(attrs=_SELECT),
+    )  # fmt: skip
+    expiry = forms.CharField(
+        label="Expiry (d/m/Y)", required=False, max_length=10,
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "31/12/2026"}),
+    )  # fmt: skip
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, services=(), categories=(), **kwargs):
@@ -88,8 +117,18 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
             (category.pk, category.name) for category in categories
         ]
         self.fields["service"].widget.choices = _service_choices(services)
+        self._types = {service.pk: service.type for service in services}
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", f"web-{uuid.uuid4().hex}")
+
+    def add_refusal(self, refusal: OrderRefused) -> None:
+        if self.is_subscription() and refusal.field in ("min", "max", "quantity"):
+            self.add_error("sub_max" if refusal.field == "max" else "sub_min", refusal.message)
+            return
+        super().add_refusal(refusal)
+
+    def is_subscription(self) -> bool:
+        return self._types.get(self.cleaned_data.get("service")) == "Subscriptions"
 
     def clean(self):
         data = super().clean()
@@ -97,9 +136,18 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
             # A hidden field's error would not show: say it above the form instead.
             del self.errors["idempotency_key"]
             self.add_error(None, EXPIRED_FORM)
+        if self.is_subscription():
+            if not (data.get("username") or "").strip() and "username" not in self.errors:
+                self.add_error("username", "Enter the account's username.")
+            for name in ("sub_min", "sub_max"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, "Needed for a subscription.")
+            return data
+        if not (data.get("link") or "").strip() and "link" not in self.errors:
+            self.add_error("link", "This field is required.")
         if data.get("dripfeed"):
             for name in ("runs", "interval"):
-                if not data.get(name) and name not in self.errors:
+                if data.get(name) is None and name not in self.errors:
                     self.add_error(name, "Needed for drip-feed.")
         return data
 
@@ -107,7 +155,13 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
         """``order_place``'s keyword arguments from the cleaned form."""
         data = self.cleaned_data
         extra = {}
-        if data.get("dripfeed"):
+        if self.is_subscription():
+            extra = {
+                "username": data["username"], "min": data["sub_min"], "max": data["sub_max"],
+                "posts": data.get("posts"), "old_posts": data.get("old_posts"),
+                "delay": data.get("delay") or 0, "expiry": data.get("expiry") or "",
+            }  # fmt: skip
+        elif data.get("dripfeed"):
             extra = {"runs": data["runs"], "interval": data["interval"]}
         return {
             "service_id": data["service"],

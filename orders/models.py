@@ -66,6 +66,10 @@ class RelayState(models.TextChoices):
     # Placed, but Pending at the provider beyond ORDERS_PROVIDER_PENDING_MAX_HOURS: some panels
     # show their internal failed or waiting states as Pending forever. Still polled.
     STUCK = "stuck", "Stuck at the provider"
+    # R-ORD-10, R-ORD-11: the panel runs the order in parts (drip-feed portions, subscription
+    # cycles); the parent is never sent, its parts are, each through the relay.
+    PARENT = "parent", "Sent in parts (portions or cycles)"
+    SCHEDULED = "scheduled", "Waiting for its turn (drip-feed)"  # a portion not yet due
 
 
 STAFF_QUEUE_STATES = (
@@ -102,6 +106,9 @@ RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
     RelayState.FAILED: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
     RelayState.MANUAL: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
     RelayState.CLOSED: frozenset(),
+    # A drip-feed portion: released to the relay when due, or stopped before it was sent.
+    RelayState.SCHEDULED: frozenset({RelayState.QUEUED, RelayState.CLOSED}),
+    RelayState.PARENT: frozenset(),
 }
 
 
@@ -191,6 +198,19 @@ class Order(models.Model):
     cancel_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the provider was asked to cancel (asked once)."
     )
+    # R-ORD-10: a drip-feed order is a parent whose portions are orders of their own.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="portions"
+    )
+    portion = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A drip-feed portion: its number (1, 2, ...)."
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="A scheduled portion: when it is released to the relay."
+    )
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="A drip-feed parent: when its unsent portions stopped."
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -214,6 +234,15 @@ class Order(models.Model):
                 name="order_relay_attention",
             ),
             models.Index(fields=["service", "status"], name="order_service_status"),
+            models.Index(
+                fields=["due_at"], condition=Q(relay_state="scheduled"), name="order_portion_due"
+            ),
+            # A portion's neighbours (the one before it, the next to schedule).
+            models.Index(
+                fields=["parent", "portion"],
+                condition=Q(portion__isnull=False),
+                name="order_parent_portion",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -249,7 +278,9 @@ class Order(models.Model):
                 F("user"),
                 F("service"),
                 MD5("link"),
-                condition=Q(status__in=["pending", "in_progress", "processing"]),
+                # A drip-feed's portions share their parent's link (the parent counts).
+                condition=Q(status__in=["pending", "in_progress", "processing"])
+                & Q(parent__isnull=True),
                 name="order_one_active_per_link",
             ),
             # A retried request never makes a second order.
@@ -295,6 +326,38 @@ class Order(models.Model):
     @property
     def comments(self) -> str:
         return self.extra.get("comments", "")
+
+    @property
+    def refill_until(self):
+        """While a Completed refill order's refill period is open: when it ends (R-ORD-13).
+        A quick look for the pages; ``orders.services.refills.refill_refusal`` decides."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if (
+            self.status != OrderStatus.COMPLETED
+            or not self.refill
+            or self.beta
+            or self.overlapped
+            or self.completed_at is None
+            or self.refill_days <= 0
+        ):
+            return None
+        end = self.completed_at + timedelta(days=self.refill_days)
+        return end if end > timezone.now() else None
+
+    @property
+    def is_dripfeed_parent(self) -> bool:
+        return self.parent_id is None and bool(self.extra.get("runs"))
+
+    @property
+    def is_portion(self) -> bool:
+        return self.portion is not None
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.service_type == Service.Type.SUBSCRIPTIONS and self.parent_id is None
 
 
 class OrderEvent(models.Model):
@@ -392,3 +455,233 @@ class FlaggedService(Service):
         proxy = True
         verbose_name = "service with a pricing error"
         verbose_name_plural = "services with a pricing error"
+
+
+# --- refills (R-ORD-13) -----------------------------------------------------------------------
+class RefillStatus(models.TextChoices):
+    # The labels are the API v2 refill status strings.
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+
+
+# A refill request's own status (R-ORD-13): allowed moves as data, final ones never move.
+REFILL_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefillStatus.PENDING: frozenset(
+        {RefillStatus.IN_PROGRESS, RefillStatus.COMPLETED, RefillStatus.REJECTED}
+    ),
+    RefillStatus.IN_PROGRESS: frozenset({RefillStatus.COMPLETED, RefillStatus.REJECTED}),
+    RefillStatus.COMPLETED: frozenset(),
+    RefillStatus.REJECTED: frozenset(),
+}
+
+
+class RefillRelay(models.TextChoices):
+    """Where the refill is between the panel and the provider (staff only)."""
+
+    QUEUED = "queued", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent; polled with refill_status"
+    RECONCILE = "reconcile", "Needs reconciliation"  # the `refill` may have landed
+    MANUAL = "manual", "Manual (staff)"
+    DONE = "done", "Done"
+
+
+# The moves a refill's relay state may make (``orders.services.refills.refill_relay_move``).
+REFILL_RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefillRelay.QUEUED: frozenset({RefillRelay.SENDING, RefillRelay.MANUAL, RefillRelay.DONE}),
+    RefillRelay.SENDING: frozenset(
+        {
+            RefillRelay.SENT,
+            RefillRelay.RECONCILE,
+            RefillRelay.QUEUED,
+            RefillRelay.MANUAL,
+            RefillRelay.DONE,
+        }
+    ),
+    RefillRelay.SENT: frozenset({RefillRelay.RECONCILE, RefillRelay.DONE}),
+    RefillRelay.RECONCILE: frozenset({RefillRelay.SENT, RefillRelay.MANUAL, RefillRelay.DONE}),
+    RefillRelay.MANUAL: frozenset({RefillRelay.DONE}),
+    RefillRelay.DONE: frozenset(),
+}
+
+
+class Refill(models.Model):
+    """A customer's request to refill a completed order (R-ORD-13), with its own status."""
+
+    Status = RefillStatus
+    Relay = RefillRelay
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills"
+    )
+    status = models.CharField(
+        max_length=16, choices=RefillStatus.choices, default=RefillStatus.PENDING
+    )
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it was rejected.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    current_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The count staff found (manual services)."
+    )
+    # The relay (staff only).
+    relay_state = models.CharField(
+        max_length=16, choices=RefillRelay.choices, default=RefillRelay.QUEUED
+    )
+    provider = models.ForeignKey(
+        "catalog.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider_refill_id = models.BigIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Next send or poll.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    relay_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(relay_state__in=["queued", "sending", "sent"]),
+                name="refill_due",
+            ),
+            models.Index(F("user"), F("id").desc(), name="refill_user_id"),
+            models.Index(fields=["order", "created_at"], name="refill_order_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RefillStatus.values), name="refill_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(relay_state__in=RefillRelay.values), name="refill_relay_state_valid"
+            ),
+            # One refill being worked on per order at a time.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=["pending", "in_progress"]),
+                name="refill_one_open_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_refill_id"],
+                condition=Q(provider_refill_id__isnull=False),
+                name="refill_provider_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refill #{self.pk} of order #{self.order_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return not REFILL_TRANSITIONS[self.status]
+
+
+class RefillEvent(models.Model):
+    """One line of a refill's history."""
+
+    refill = models.ForeignKey(Refill, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=16, choices=RefillStatus.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=RefillStatus.choices)
+    cause = models.CharField(max_length=16, choices=OrderEvent.Cause.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    staff_only = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Refill #{self.refill_id}: {self.old_status or '-'} -> {self.new_status}"
+
+
+class RefillUnsupported(models.Model):
+    """A provider route that answered ``refill`` with a server error: it offers no refills
+    (issue 16). Its orders' refills go to staff; staff delete the row to try it again."""
+
+    provider_service = models.OneToOneField(
+        "catalog.ProviderService", on_delete=models.CASCADE, related_name="refill_unsupported"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "route without refills"
+        verbose_name_plural = "routes without refills"
+
+    def __str__(self) -> str:
+        return f"No refills: {self.provider_service}"
+
+
+# --- subscriptions (R-ORD-11) ----------------------------------------------------------------
+class Subscription(models.Model):
+    """A Subscriptions order's schedule: cycles run by the panel, each charged when it runs."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused (not enough funds)"
+        CANCELED = "canceled", "Canceled"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="subscription")
+    username = models.CharField(max_length=200)
+    min_quantity = models.PositiveIntegerField()
+    max_quantity = models.PositiveIntegerField()
+    posts = models.PositiveIntegerField(null=True, blank=True, help_text="None: unlimited.")
+    old_posts = models.PositiveIntegerField(default=0)
+    delay = models.PositiveIntegerField(default=0, help_text="Minutes after a post.")
+    expiry = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    posts_done = models.PositiveIntegerField(default=0)
+    skipped_in_row = models.PositiveIntegerField(default=0)
+    next_cycle_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_cycle_at"], condition=Q(state="active"), name="subscription_due"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_quantity__lte=F("max_quantity")), name="subscription_min_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Subscription of order #{self.order_id}"
+
+
+class SubscriptionCycle(models.Model):
+    """One cycle that ran: an order placed for a post, or skipped and why (R-ORD-11)."""
+
+    class Outcome(models.TextChoices):
+        ORDERED = "ordered", "Ordered"
+        SKIPPED = "skipped", "Skipped"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveIntegerField()
+    ran_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "number"], name="subscription_cycle_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Cycle {self.number} of subscription #{self.subscription_id}: {self.outcome}"

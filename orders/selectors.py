@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, Refill
 
 
 def order_get_for_user(*, user, order_id) -> Order:
@@ -38,14 +38,15 @@ class OrdersPage:
 
 LIST_FIELDS = (
     "pk", "created_at", "link", "quantity", "charge", "start_count", "remains", "status",
-    "service_name", "service_id", "source", "refunded", "relay_state",
+    "service_name", "service_id", "source", "refunded", "relay_state", "refill", "refill_days",
+    "completed_at", "beta", "overlapped",
 )  # fmt: skip
 
 
 def orders_for_user(*, user, filters: OrderFilters | None = None) -> QuerySet[Order]:
     """The customer's orders matching ``filters``, newest first."""
     filters = filters or OrderFilters()
-    queryset = Order.objects.filter(user=user)
+    queryset = Order.objects.filter(user=user, parent=None)  # portions show on their parent
     if filters.status in Order.Status.values:
         queryset = queryset.filter(status=filters.status)
     term = filters.q.strip().lstrip("#")
@@ -113,3 +114,38 @@ def order_status_counts(*, user) -> dict[str, int]:
 
 def orders_recent_for_user(*, user, limit: int = 5) -> list[Order]:
     return list(Order.objects.filter(user=user).only(*LIST_FIELDS).order_by("-pk")[:limit])
+
+
+def portion_ids_by_parent(*, parent_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The ids of the drip-feed portions of each parent among ``parent_ids`` (one query)."""
+    found: dict[int, list[int]] = {}
+    rows = (
+        Order.objects.filter(parent_id__in=set(parent_ids), portion__isnull=False)
+        .order_by("parent_id", "portion")
+        .values_list("parent_id", "pk")
+    )
+    for parent_id, pk in rows:
+        found.setdefault(parent_id, []).append(pk)
+    return found
+
+
+def portions_for_parent(*, order: Order) -> QuerySet[Order]:
+    """A drip-feed order's portions, in sequence, for its page (R-ORD-10)."""
+    return order.portions.filter(portion__isnull=False).order_by("portion")
+
+
+def refill_get_for_user(*, user, refill_id) -> Refill:
+    """The customer's refill; ``Refill.DoesNotExist`` for an unknown id or anyone else's."""
+    return Refill.objects.select_related("order").get(pk=refill_id, user=user)
+
+
+def refills_for_user_by_ids(*, user, ids: Iterable[int]) -> dict[int, Refill]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    return {refill.pk: refill for refill in Refill.objects.filter(user=user, pk__in=ids)}
+
+
+def refills_for_user(*, user) -> QuerySet[Refill]:
+    """The customer's refill requests, newest first (the Refills page)."""
+    return Refill.objects.filter(user=user).select_related("order").order_by("-pk")

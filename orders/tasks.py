@@ -43,3 +43,40 @@ def orders_reconcile_alert_task() -> None:
     from orders.services.reconcile import orders_reconcile_alert
 
     orders_reconcile_alert()
+
+
+@shared_task(name="orders.dripfeed_due")
+def orders_dripfeed_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): release due drip-feed portions to the relay (R-ORD-10)."""
+    relay.dripfeed_release_due()
+
+
+@shared_task(name="orders.refill_send")
+def refill_send_task(refill_id: int) -> None:
+    """Send one refill request to the order's provider (R-ORD-13)."""
+    from orders.services.relay.refill import refill_send
+
+    refill_send(refill_id=refill_id)
+
+
+@shared_task(name="orders.refill_send_batch")
+def refill_send_batch_task(refill_ids: list[int]) -> None:
+    """A beat's due refills: one message from the beat, one send task per refill."""
+    for refill_id in refill_ids:
+        refill_send_task.delay(refill_id)
+
+
+@shared_task(name="orders.refills_due")
+def refills_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): due refill sends and ``refill_status`` polls."""
+    from orders.services.relay.refill import refills_due
+
+    refills_due()
+
+
+@shared_task(name="orders.subscriptions_due")
+def subscriptions_due_task() -> None:
+    """Beat (``ORDERS_DUE_SECONDS``): run the due subscription cycles (R-ORD-11)."""
+    from orders.services.relay.subscription import subscriptions_due
+
+    subscriptions_due()

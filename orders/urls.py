@@ -11,4 +11,8 @@ urlpatterns = [
     path("export.csv", views.export_csv, name="export"),
     path("<int:order_id>/", views.detail, name="detail"),
     path("<int:order_id>/cancel/", views.cancel, name="cancel"),
+    # Refills (R-ORD-13) and subscriptions (R-ORD-11): issue 10.
+    path("<int:order_id>/refill/", views.refill, name="refill"),
+    path("refills/", views.refill_list, name="refills"),
+    path("<int:order_id>/resume/", views.resume, name="resume"),
 ]

@@ -15,14 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing.money import ZERO, money_text, usd_text
 from billing.selectors import balance_get
 from catalog.selectors import mass_order_example, services_for_user
-from orders.exceptions import OrderRefused
+from orders.exceptions import OrderRefused, RefillRefused
 from orders.forms import MassOrderForm, NewOrderForm, OrderFilterForm
-from orders.models import Order
+from orders.models import Order, Subscription
 from orders.selectors import (
     order_get_for_user,
     order_history_for_customer,
     orders_for_user,
     orders_page_for_user,
+    portions_for_parent,
+    refills_for_user,
 )
 from orders.services import (
     order_can_be_canceled_by_customer,
@@ -30,6 +32,9 @@ from orders.services import (
     order_place,
     orders_place_mass,
 )
+from orders.services.refills import refill_refusal, refill_request
+from orders.services.relay import dripfeed_can_stop
+from orders.services.relay.subscription import subscription_resume
 from smmpanel.outage import rate_limited
 
 
@@ -247,6 +252,11 @@ def detail(request, order_id: int):
             "order": order,
             "history": order_history_for_customer(order=order),
             "can_cancel": order_can_be_canceled_by_customer(order),
+            "can_stop": dripfeed_can_stop(order),
+            "refill_refusal": refill_refusal(order=order) if order.refill_until else None,
+            "refills": order.refills.order_by("-pk"),
+            "subscription": getattr(order, "subscription", None) if order.is_subscription else None,
+            "portions": portions_for_parent(order=order) if order.is_dripfeed_parent else [],
             "delivered": delivered,
             "paid": (order.paid_promotional or Decimal(0), order.paid_deposited or Decimal(0)),
         },
@@ -264,10 +274,56 @@ def cancel(request, order_id: int):
         messages.error(request, refusal.message)
     else:
         order.refresh_from_db()
-        if order.status == Order.Status.CANCELED:
+        if order.is_subscription:
+            messages.success(request, f"Order #{order.pk}: the subscription is canceled.")
+        elif order.stopped_at is not None:
+            messages.success(
+                request,
+                f"Order #{order.pk}: the portions not yet sent are stopped; "
+                f"{usd_text(order.refunded)} is back on your balance.",
+            )
+        elif order.status == Order.Status.CANCELED:
             messages.success(
                 request, f"Order #{order.pk} is canceled; {usd_text(order.refunded)} is back."
             )
         else:
             messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+@login_required
+@require_POST
+def refill(request, order_id: int):
+    """The customer asks to refill a Completed order (R-ORD-13)."""
+    order = _order_or_404(request, order_id)
+    try:
+        created = refill_request(user=request.user, order=order)
+    except RefillRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"Refill #{created.pk} of order #{order.pk} requested.")
+    if request.POST.get("next") == "list":
+        return redirect("orders:refills")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+@login_required
+@require_GET
+def refill_list(request):
+    """The customer's refill requests and their statuses."""
+    refills = refills_for_user(user=request.user)[:200]
+    return render(request, "orders/refills.html", {"refills": refills})
+
+
+@login_required
+@require_POST
+def resume(request, order_id: int):
+    """The customer resumes a subscription paused for lack of funds (R-ORD-11)."""
+    order = _order_or_404(request, order_id)
+    try:
+        subscription_resume(user=request.user, order=order)
+    except (OrderRefused, Subscription.DoesNotExist):
+        messages.error(request, "Only a paused subscription can be resumed.")
+    else:
+        messages.success(request, "The subscription is running again.")
     return redirect("orders:detail", order_id=order.pk)

@@ -519,3 +519,29 @@ CELERY_BEAT_SCHEDULE["orders-reconcile-alert"] = {
     "task": "orders.reconcile_alert",
     "schedule": ORDERS_RECONCILE_ALERT_CHECK_SECONDS,
 }
+
+# --- orders: drip-feed, refills, subscriptions (issue 10) -----------------------------------
+# Due rows (drip-feed portions, refills to send or poll, subscription cycles) are claimed by
+# the beat every ORDERS_DUE_SECONDS, ORDERS_DUE_BATCH rows a batch, at most this many batches.
+ORDERS_DUE_SECONDS = env.float("ORDERS_DUE_SECONDS", default=10.0)
+ORDERS_DUE_BATCH = env.int("ORDERS_DUE_BATCH", default=100)
+ORDERS_DUE_MAX_BATCHES = env.int("ORDERS_DUE_MAX_BATCHES", default=50)
+# R-ORD-13: refill requests per order per day (a rolling 24 hours).
+ORDERS_REFILL_PER_DAY = env.int("ORDERS_REFILL_PER_DAY", default=1)
+# A provider's refill is polled with refill_status this often.
+ORDERS_REFILL_POLL_SECONDS = env.float("ORDERS_REFILL_POLL_SECONDS", default=300.0)
+# R-ORD-11: a subscription runs a cycle this often; it pauses after this many skipped in a row.
+ORDERS_SUBSCRIPTION_CYCLE_MINUTES = env.float("ORDERS_SUBSCRIPTION_CYCLE_MINUTES", default=60.0)
+ORDERS_SUBSCRIPTION_MAX_SKIPPED = env.int("ORDERS_SUBSCRIPTION_MAX_SKIPPED", default=3)
+CELERY_BEAT_SCHEDULE["orders-dripfeed-due"] = {
+    "task": "orders.dripfeed_due",
+    "schedule": ORDERS_DUE_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["orders-subscriptions-due"] = {
+    "task": "orders.subscriptions_due",
+    "schedule": ORDERS_DUE_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["orders-refills-due"] = {
+    "task": "orders.refills_due",
+    "schedule": ORDERS_DUE_SECONDS,
+}

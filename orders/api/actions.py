@@ -7,9 +7,16 @@ from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
 from orders import services as order_services
-from orders.exceptions import OrderRefused
-from orders.models import Order
-from orders.selectors import order_get_for_user, orders_for_user_by_ids
+from orders.exceptions import REFILL_NOT_FOUND, OrderRefused, RefillRefused
+from orders.models import Order, Refill, Subscription
+from orders.selectors import (
+    order_get_for_user,
+    orders_for_user_by_ids,
+    portion_ids_by_parent,
+    refill_get_for_user,
+    refills_for_user_by_ids,
+)
+from orders.services.refills import refill_request
 
 from .transport import ApiError
 
@@ -118,23 +125,45 @@ def add(*, user, params) -> dict:
     return {"order": order.pk}
 
 
-def _order_status(order: Order) -> dict:
-    return {
+def _order_status(order: Order, parts: dict | None = None) -> dict:
+    answer = {
         # What the order costs now: a Partial's or a Canceled's return is taken off (R-ORD-7/8).
         "charge": money(order.charge - order.refunded),
         "start_count": str(order.start_count or 0),
         "status": order.get_status_display(),
+        # Of the whole order: a drip-feed parent's remains count every portion (R-ORD-10).
         "remains": str(order.quantity if order.remains is None else order.remains),
         "currency": "USD",
     }
+    if order.is_dripfeed_parent:
+        answer["runs"] = str(order.extra["runs"])
+        answer["orders"] = (parts or {}).get(order.pk, [])
+    elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
+        sub = (parts or {}).get(("subscription", order.pk))
+        if sub is not None:
+            answer["posts"] = str(sub.posts_done)
+            answer["expiry"] = sub.expiry.strftime("%d/%m/%Y") if sub.expiry else ""
+    return answer
+
+
+def _parts(orders) -> dict:
+    """What a drip-feed parent or a subscription adds to its status, for all in one go."""
+    orders = [order for order in orders if order is not None]
+    parents = [order.pk for order in orders if order.is_dripfeed_parent]
+    found: dict = portion_ids_by_parent(parent_ids=parents) if parents else {}
+    subscribed = [order.pk for order in orders if order.is_subscription]
+    for sub in Subscription.objects.filter(order_id__in=subscribed) if subscribed else ():
+        found[("subscription", sub.order_id)] = sub
+    return found
 
 
 def status(*, user, params):
     """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5)."""
     if "orders" in params:
         by_token = _orders_by_token(user, _id_list(params["orders"]))
+        parts = _parts(by_token.values())
         return {
-            token: _order_status(order) if order else {"error": INCORRECT_ORDER}
+            token: _order_status(order, parts) if order else {"error": INCORRECT_ORDER}
             for token, order in by_token.items()
         }
     order_id = _int(params.get("order"), message=INCORRECT_ORDER)
@@ -142,7 +171,7 @@ def status(*, user, params):
         order = order_get_for_user(user=user, order_id=order_id)
     except Order.DoesNotExist as exc:
         raise ApiError(INCORRECT_ORDER) from exc
-    return _order_status(order)
+    return _order_status(order, _parts([order]))
 
 
 def cancel(*, user, params) -> list[dict]:
@@ -162,33 +191,54 @@ def cancel(*, user, params) -> list[dict]:
     return answers
 
 
-# Refills (R-ORD-13) are not offered yet: every existing order answers that refill is
-# disabled, in the contract's shape, and no refill id exists.
-REFILL_DISABLED = "Refill is disabled for this service"
+def _refill_one(user, order: Order | None):
+    """The new refill's id, or raises ``ApiError`` with the contract's wording (R-ORD-13)."""
+    if order is None:
+        raise ApiError(INCORRECT_ORDER)
+    try:
+        return refill_request(user=user, order=order).pk
+    except RefillRefused as exc:
+        raise ApiError(exc.api_message) from exc
 
 
 def refill(*, user, params):
+    """Ask to refill one order (`order`) or up to 100 (`orders`), errors inline per id."""
     if "orders" in params:
-        return [
-            {"order": order_id, "refill": {"error": REFILL_DISABLED if order else INCORRECT_ORDER}}
-            for order_id, order in _orders_by_id(user, _ids(params["orders"])).items()
-        ]
+        answers = []
+        for order_id, order in _orders_by_id(user, _ids(params["orders"])).items():
+            try:
+                answers.append({"order": order_id, "refill": _refill_one(user, order)})
+            except ApiError as exc:
+                answers.append({"order": order_id, "refill": {"error": exc.message}})
+        return answers
     order_id = _int(params.get("order"), message=INCORRECT_ORDER)
     try:
-        order_get_for_user(user=user, order_id=order_id)
+        order = order_get_for_user(user=user, order_id=order_id)
     except Order.DoesNotExist as exc:
         raise ApiError(INCORRECT_ORDER) from exc
-    raise ApiError(REFILL_DISABLED)
+    return {"refill": str(_refill_one(user, order))}
 
 
 def refill_status(*, user, params):
+    """The status of one refill (`refill`) or several (`refills`, at most 100)."""
     if "refills" in params:
+        ids = _ids(params["refills"])
+        found = refills_for_user_by_ids(user=user, ids=ids)
         return [
-            {"refill": refill_id, "status": {"error": "Refill not found"}}
-            for refill_id in _ids(params["refills"])
+            {
+                "refill": refill_id,
+                "status": found[refill_id].get_status_display()
+                if refill_id in found
+                else {"error": REFILL_NOT_FOUND},
+            }
+            for refill_id in ids
         ]
-    _int(params.get("refill"), message="Refill not found")
-    raise ApiError("Refill not found")
+    refill_id = _int(params.get("refill"), message=REFILL_NOT_FOUND)
+    try:
+        found = refill_get_for_user(user=user, refill_id=refill_id)
+    except Refill.DoesNotExist as exc:
+        raise ApiError(REFILL_NOT_FOUND) from exc
+    return {"status": found.get_status_display()}
 
 
 def balance(*, user, params) -> dict:

@@ -21,6 +21,7 @@ FIELDS = {
     "runs": {"type": "integer", "description": "add (drip-feed): number of runs."},
     "interval": {
         "type": "integer",
+        "minimum": 0,
         "description": "add (drip-feed): minutes between runs (0: back to back).",
     },
     "comments": {**_TEXT, "description": "add (Custom Comments): one comment per line."},
@@ -54,6 +55,12 @@ _ORDER_STATUS = {
         "status": {"type": "string", "enum": ORDER_STATUSES},
         "remains": _COUNT,
         "currency": {"type": "string", "const": "USD"},
+        # A drip-feed parent (R-ORD-10): its runs and its portions' order ids.
+        "runs": _COUNT,
+        "orders": {"type": "array", "items": {"type": "integer"}},
+        # A subscription (R-ORD-11): posts done so far and the expiry date (d/m/Y).
+        "posts": _COUNT,
+        "expiry": {"type": "string"},
     },
 }
 ANSWERS = {

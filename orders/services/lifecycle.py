@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing.ledger import Split
@@ -85,13 +86,61 @@ def order_transition(
         order.poll_due_at = None
         order.next_attempt_at = None
     order.save()
-    if new in (Status.COMPLETED, Status.PARTIAL):
-        from support.services import claim_window_open  # R-ORD-14 (issue 11)
+    if new in (Status.COMPLETED, Status.PARTIAL) and order.portion is None:
+        from support.services import claim_window_open  # R-ORD-14 (a portion's is its parent's)
 
         claim_window_open(order=order)
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order, old_status=old, new_status=new, cause=cause, actor=actor, note=note[:500]
     )
+    if order.parent_id is not None and order.portion is not None:
+        dripfeed_parent_sync(parent_id=order.parent_id)  # R-ORD-10: the parent follows
+    return event
+
+
+def dripfeed_parent_sync(*, parent_id: int) -> Order:
+    """A drip-feed parent's status, start count and remains follow its portions (R-ORD-10).
+
+    Pending until a portion starts; In progress while any portion is unfinished; at the end
+    Completed (all delivered), Canceled (nothing delivered) or Partial, with ``remains`` the
+    undelivered part of the whole order. The returns were made portion by portion (and by a
+    stop), so the parent's final move returns nothing more. Locks the parent (after the
+    portion: the lock order of every caller).
+    """
+    parent = orders_locking().get(pk=parent_id)
+    if parent.status in FINAL_STATUSES:
+        return parent
+    portions = list(
+        Order.objects.filter(parent_id=parent_id)
+        .order_by("pk")
+        .values_list("status", "quantity", "remains", "start_count")
+    )
+    undelivered = 0
+    for status, quantity, remains, _ in portions:
+        if status == Status.COMPLETED:
+            continue
+        if status == Status.PENDING or remains is None:
+            undelivered += quantity
+        else:
+            undelivered += remains
+    parent.remains = min(undelivered, parent.quantity)
+    if parent.start_count is None:
+        parent.start_count = next((row[3] for row in portions if row[3] is not None), None)
+    if portions and all(row[0] in FINAL_STATUSES for row in portions):
+        if parent.remains == 0:
+            new = Status.COMPLETED
+        elif parent.remains >= parent.quantity:
+            new = Status.CANCELED
+        else:
+            new = Status.PARTIAL
+        order_transition(order=parent, new=new, cause=Cause.SCHEDULE, note="All portions ended.")
+    elif parent.status == Status.PENDING and any(
+        row[0] not in (Status.PENDING, Status.CANCELED) for row in portions
+    ):
+        order_transition(order=parent, new=Status.IN_PROGRESS, cause=Cause.SCHEDULE)
+    else:
+        parent.save(update_fields=["remains", "start_count", "updated_at"])
+    return parent
 
 
 def relay_move(*, order: Order, new: str, error: str | None = None) -> None:
@@ -118,27 +167,58 @@ def relay_move(*, order: Order, new: str, error: str | None = None) -> None:
         order.relay_error = error[:1000]
 
 
-def _order_return(*, order: Order, amount: Decimal, why: str) -> None:
-    """Give ``amount`` of the charge back to the sources it was paid from (R-ORD-7/8)."""
+def _payer(order: Order) -> Order:
+    """Whose charge a return comes from: a drip-feed portion's money is its parent's."""
+    if order.parent_id is not None and order.portion is not None:
+        return Order.objects.get(pk=order.parent_id)
+    return order
+
+
+def order_return_post(*, payer: Order, amount: Decimal, why: str, idempotency_key: str) -> Decimal:
+    """Give ``amount`` of ``payer``'s charge back to the sources it was paid from, in the
+    proportions paid (R-ORD-7/8); returns the amount posted (rounded to the ledger)."""
     amount = quantize(amount)
     if amount <= 0:
-        return
-    paid = Split(promotional=order.paid_promotional or ZERO, deposited=order.paid_deposited or ZERO)
-    left = spend_unreturned(user=order.user, ref_kind=RefKind.ORDER, ref_id=order.pk)
+        return ZERO
+    paid = Split(promotional=payer.paid_promotional or ZERO, deposited=payer.paid_deposited or ZERO)
+    left = spend_unreturned(user=payer.user, ref_kind=RefKind.ORDER, ref_id=payer.pk)
     returned = Split(
         promotional=paid.promotional - left.promotional, deposited=paid.deposited - left.deposited
     )
     split = split_return(amount=amount, paid=paid, returned=returned)
     funds_return(
-        user=order.user,
+        user=payer.user,
         split=split,
-        memo=f"Order #{order.pk}: {why}"[:255],
+        memo=f"Order #{payer.pk}: {why}"[:255],
         ref_kind=RefKind.ORDER,
-        ref_id=order.pk,
-        idempotency_key=f"order:{order.pk}:return:{order.status}",
+        ref_id=payer.pk,
+        idempotency_key=idempotency_key,
     )
+    return amount
+
+
+def relay_move_bulk(*, queryset, old: str, new: str, **fields) -> int:
+    """Move many orders' relay state from ``old`` to ``new`` in one UPDATE (the batch paths:
+    drip-feed release and stop), checked against ``RELAY_TRANSITIONS`` like ``relay_move``."""
+    if new not in RELAY_TRANSITIONS[old]:
+        raise InvalidTransition(f"A relay state cannot move from {old} to {new}.")
+    return queryset.filter(relay_state=old).update(relay_state=new, lease_until=None, **fields)
+
+
+def _order_return(*, order: Order, amount: Decimal, why: str) -> None:
+    """Give ``amount`` of the charge back to the sources it was paid from (R-ORD-7/8)."""
+    amount = quantize(amount)
+    if amount <= 0:
+        return
+    payer = _payer(order)
+    if payer.pk != order.pk:
+        why = f"portion #{order.pk} {why}"
+    key = f"order:{order.pk}:return:{order.status}"
+    order_return_post(payer=payer, amount=amount, why=why, idempotency_key=key)
     order.refunded = quantize(order.refunded + amount)
     Order.objects.filter(pk=order.pk).update(refunded=order.refunded)
+    if payer.pk != order.pk:
+        Order.objects.filter(pk=payer.pk).update(refunded=F("refunded") + amount)
 
 
 def partial_return_amount(*, order: Order, remains: int) -> Decimal:
@@ -205,8 +285,19 @@ def order_cancel_request(*, user, order: Order) -> None:
     An order no provider has yet is canceled at once with a full return. One the provider
     has is asked to cancel there; the return follows when the provider reports it
     Canceled (not guaranteed). Asking twice changes nothing. Raises ``CancelRefused``;
-    someone else's order raises ``Order.DoesNotExist``.
+    someone else's order raises ``Order.DoesNotExist``. On a drip-feed order it stops the
+    portions not yet sent (R-ORD-10, ``dripfeed_stop``).
     """
+    if order.is_dripfeed_parent:
+        from orders.services.relay.drip import dripfeed_stop
+
+        dripfeed_stop(user=user, order=order)
+        return
+    if order.is_subscription:
+        from orders.services.relay.subscription import subscription_cancel
+
+        subscription_cancel(user=user, order=order)  # R-ORD-11
+        return
     with transaction.atomic():
         order = orders_locking().get(pk=order.pk, user=user)
         if order.status in FINAL_STATUSES:
@@ -237,12 +328,22 @@ def order_cancel_request(*, user, order: Order) -> None:
 
 def order_can_be_canceled_by_customer(order: Order) -> bool:
     """Whether the Cancel button shows (R-ORD-6)."""
-    return order.status == Status.PENDING and order.can_cancel and order.cancel_requested_at is None
+    return (
+        order.status == Status.PENDING
+        and order.can_cancel
+        and order.cancel_requested_at is None
+        and order.relay_state != RelayState.PARENT
+    )
 
 
 # --- staff (admin actions call these) ---------------------------------------------------------
 def _staff_order(order_id: int) -> Order:
     order = _locked(order_id)
+    if order.relay_state == RelayState.PARENT:
+        raise StaffActionRefused(
+            f"Order #{order.pk} follows its parts (drip-feed portions or subscription cycles): "
+            "act on those, or cancel it."
+        )
     if order.status in FINAL_STATUSES:
         raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
     if order.relay_state == RelayState.SENDING:
@@ -252,7 +353,30 @@ def _staff_order(order_id: int) -> Order:
 
 
 def order_staff_cancel(*, order_id: int, actor, reason: str) -> Order:
-    """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told."""
+    """Staff cancel an order with a full return (R-ORD-8, R-ORD-9); a provider is told.
+
+    A drip-feed order is canceled portion by portion (each returns its part; the parent
+    follows); a subscription stops its cycles (cycles already ordered are orders of their own).
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.is_dripfeed_parent:
+        if order.status in FINAL_STATUSES:
+            raise StaffActionRefused(f"Order #{order.pk} is already {order.get_status_display()}.")
+        portions = order.portions.exclude(status__in=FINAL_STATUSES).values_list("pk", flat=True)
+        for portion_id in list(portions):
+            try:
+                order_staff_cancel(order_id=portion_id, actor=actor, reason=reason)
+            except StaffActionRefused:
+                continue  # being sent right now, or ended meanwhile
+        return Order.objects.get(pk=order_id)
+    if order.is_subscription:
+        from orders.services.relay.subscription import subscription_cancel
+
+        try:
+            subscription_cancel(user=order.user, order=order, actor=actor, note=reason)
+        except CancelRefused as refusal:
+            raise StaffActionRefused(refusal.message) from None
+        return Order.objects.get(pk=order_id)
     with transaction.atomic():
         order = _staff_order(order_id)
         if order.relay_state == RelayState.STUCK:

@@ -107,12 +107,35 @@ def _positive_int(
     return number
 
 
+def _minutes(value) -> int:
+    """Drip-feed's interval in minutes: 0 sends the portions back to back."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise IncorrectRequest("Enter the interval in minutes.", field="interval")
+    if isinstance(value, bool):
+        raise IncorrectRequest("Enter a whole number of minutes.", field="interval")
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise IncorrectRequest("Enter a whole number of minutes.", field="interval") from None
+    if number < 0:
+        raise IncorrectRequest("The interval cannot be negative.", field="interval")
+    return number
+
+
 def _order_spec(
     *, service: Service, link: str, quantity, comments: str | None, extra: dict
 ) -> OrderSpec:
     """The order's link, quantity and extra fields by the service's type (API_V2.md ``add``)."""
     if not service_type_orderable(service.type):
         raise IncorrectRequest(f"{service.type} services cannot be ordered yet.", field="service")
+    if service.type == Service.Type.SUBSCRIPTIONS:  # R-ORD-11: the panel runs its cycles
+        from orders.services.relay.subscription import subscription_fields
+
+        fields = subscription_fields(service=service, extra=extra)
+        _check_limits(service=service, units=fields["min"])
+        return OrderSpec(
+            link=fields["username"], quantity=fields["max"], units=fields["max"], extra=fields
+        )
     try:
         link = service_link_check(service=service, link=link)
     except LinkRejected as exc:
@@ -142,8 +165,7 @@ def _order_spec(
     if not service.dripfeed:
         raise IncorrectRequest("This service does not offer drip-feed.", field="runs")
     runs = _positive_int(runs_value, what="number of runs", field_name="runs")
-    # Other panels send interval=0: the portions go back to back (issue 16).
-    interval = _positive_int(interval_value, what="interval", field_name="interval", minimum=0)
+    interval = _minutes(interval_value)
     if runs > MAX_RUNS:
         raise IncorrectRequest(f"At most {MAX_RUNS} runs.", field="runs")
     if interval > MAX_INTERVAL_MINUTES:
@@ -175,6 +197,17 @@ def order_charge(*, service: Service, rate: Decimal, quantity: int) -> Decimal:
 def _violated_constraint(exc: IntegrityError) -> str:
     diag = getattr(exc.__cause__, "diag", None)
     return getattr(diag, "constraint_name", "") or ""
+
+
+def _parts_create(order: Order) -> None:
+    if order.extra.get("runs"):
+        from orders.services.relay.drip import dripfeed_portions_create
+
+        dripfeed_portions_create(parent=order)
+    elif order.service_type == Service.Type.SUBSCRIPTIONS:
+        from orders.services.relay.subscription import subscription_create
+
+        subscription_create(order=order)
 
 
 def order_place(
@@ -228,7 +261,10 @@ def order_prepare(
         service=service,
         link=spec.link,
         quantity=spec.quantity,
-        charge=order_charge(service=service, rate=rate, quantity=spec.quantity),
+        # A subscription is charged cycle by cycle, when each runs (R-ORD-11).
+        charge=ZERO
+        if service.type == Service.Type.SUBSCRIPTIONS
+        else order_charge(service=service, rate=rate, quantity=spec.quantity),
         extra=spec.extra,
         # R-CAT-2: what is live now stays with the order.
         service_name=service.name,
@@ -301,6 +337,8 @@ def order_place_in_context(
     )
     order.source = source
     order.idempotency_key = key
+    if order.extra.get("runs") or order.service_type == Service.Type.SUBSCRIPTIONS:
+        order.relay_state = Order.RelayState.PARENT
     charge = order.charge
 
     try:
@@ -324,9 +362,12 @@ def order_place_in_context(
             )
             order.paid_promotional, order.paid_deposited = promotional, deposited
             placed_event(order).save()
-            from orders.tasks import order_relay_task
+            if order.relay_state == Order.RelayState.PARENT:
+                _parts_create(order)  # R-ORD-10, R-ORD-11: the panel sends its parts
+            else:
+                from orders.tasks import order_relay_task
 
-            enqueue_on_commit(order_relay_task, order.pk)  # broker down: the due rows send it
+                enqueue_on_commit(order_relay_task, order.pk)  # broker down: due rows send it
     except IntegrityError as exc:
         constraint = _violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":

@@ -215,7 +215,10 @@
     var service = selected();
     showService(service);
     var type = service ? service.type : "";
-    show("field-quantity", type !== "Package" && type !== "Custom Comments");
+    var subscription = type === "Subscriptions";
+    show("field-quantity", type !== "Package" && type !== "Custom Comments" && !subscription);
+    show("field-link", !subscription);
+    show("field-subscription", subscription);
     show("field-comments", type === "Custom Comments");
     show("field-dripfeed", Boolean(service && service.dripfeed));
     show("dripfeed-options", Boolean(service && service.dripfeed && dripfeed.checked));

@@ -242,16 +242,18 @@ def test_a_regenerated_key_stops_the_old_one_at_once(call, api_key, api_user):  
     assert call(key=api_key, action="balance") == (200, {"error": "Invalid API key"})
 
 
-def test_add_subscription_answers_in_contract_shape_until_subscriptions_exist(
-    call, api_key, funded
-):  # R-ORD-11 is not built yet: refused with the contract's wording, nothing charged
+def test_add_subscription_answers_in_contract_shape(call, api_key, funded):
+    # R-ORD-11: accepted; nothing is charged until a cycle runs (test_subscriptions.py).
     subscription = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, rate=D("1.00"))
-    answer = _add(
+    status, body = _add(
         call, api_key, service=subscription.pk, username="someone", min=100, max=200, delay=30
     )
-    assert answer == (200, {"error": "Incorrect request"})
-    assert not Order.objects.exists()
+    assert status == 200
+    order = Order.objects.get(pk=body["order"])
+    assert (order.link, order.charge, order.subscription.delay) == ("someone", D("0"), 30)
     assert call(key=api_key, action="balance")[1]["balance"] == "10.00"
+    _, bad = _add(call, api_key, service=subscription.pk, username="x", min=100, max=200, delay=7)
+    assert bad == {"error": "Incorrect request"}
 
 
 def test_status_charge_is_net_of_the_partial_return(call, api_key, funded, service):

@@ -36,7 +36,31 @@ def api_context(live_server, api_user, api_key, settings):
     fund(api_user, deposited="1000")
     service = ServiceFactory(cancel=True)
     place(api_user, service, quantity=1000)
-    return {"url": live_server.url, "key": api_key}
+    life = _order_life(api_user)
+    return {"url": live_server.url, "key": api_key, **life}
+
+
+def _order_life(user) -> dict:
+    """A drip-feed, a subscription and a refill of the account (issue 10), so the generated
+    calls and the explicit ones below meet their fields."""
+    from catalog.models import Service
+    from orders.services import order_staff_progress
+    from orders.services.refills import refill_request
+    from tests.factories import StaffFactory
+
+    drip = ServiceFactory(dripfeed=True)
+    parent = place(user, drip, quantity=100, extra={"runs": 3, "interval": 0},
+                   link="https://www.instagram.com/drip/")  # fmt: skip
+    subs = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, link_rule="username")
+    subscription = place(user, subs, quantity=None, link="", extra={
+        "username": "brand", "min": "100", "max": "200", "expiry": "01/01/2099"})  # fmt: skip
+    refills = ServiceFactory(refill=True, refill_days=30)
+    done = place(user, refills, quantity=1000, link="https://www.instagram.com/refill/")
+    order_staff_progress(order_id=done.pk, status="completed", actor=StaffFactory(),
+                         start_count=10)  # fmt: skip
+    refill = refill_request(user=user, order=done)
+    return {"drip": parent.pk, "subscription": subscription.pk, "refill": refill.pk,
+            "done": done.pk}  # fmt: skip
 
 
 def _with_our_key(case, key: str) -> None:
@@ -65,3 +89,35 @@ def test_api_v2_answers_within_the_contract(case, api_context, requests_sent):
         base_url=api_context["url"],
         excluded_checks=[schemathesis.checks.negative_data_rejection],
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_life_answers_within_the_contract(api_context):
+    # R-ORD-10, R-ORD-11, R-ORD-13: status of a drip-feed and a subscription, refill and
+    # refill_status single and multi, each validated against the description (no 5xx).
+    ids = api_context
+    calls = [
+        {"action": "status", "order": ids["drip"]},
+        {"action": "status", "orders": f"{ids['drip']},{ids['subscription']},999999"},
+        {"action": "status", "order": ids["subscription"]},
+        {"action": "refill", "order": ids["done"]},
+        {"action": "refill", "orders": f"{ids['done']},{ids['drip']},999999"},
+        {"action": "refill_status", "refill": ids["refill"]},
+        {"action": "refill_status", "refills": f"{ids['refill']},999999"},
+        {"action": "cancel", "orders": str(ids["drip"])},
+    ]
+    operation = schema["/api/v2"]["POST"]
+    answers = []
+    for fields in calls:
+        case = operation.Case(
+            body={"key": ids["key"], **fields}, media_type="application/x-www-form-urlencoded"
+        )
+        response = case.call_and_validate(
+            base_url=ids["url"], excluded_checks=[schemathesis.checks.negative_data_rejection]
+        )
+        assert response.status_code == 200
+        answers.append(response.json())
+    assert answers[0]["runs"] == "3"
+    assert len(answers[0]["orders"]) == 3
+    assert answers[2]["expiry"] == "01/01/2099"
+    assert answers[5] == {"status": "Pending"}

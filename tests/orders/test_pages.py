@@ -129,7 +129,8 @@ def test_drip_feed_needs_runs_and_interval(signed_in):
     assert "Needed for drip-feed." in _errors_beside(response.content.decode(), "runs")
     response = signed_in.post("/orders/new/", {**data, "runs": "4", "interval": "15"})
     assert response.status_code == 302
-    assert Order.objects.get().quantity == 400
+    assert Order.objects.get(parent=None).quantity == 400
+    assert Order.objects.filter(portion__isnull=False).count() == 4  # R-ORD-10
 
 
 def test_custom_comments_from_the_form(signed_in):

@@ -168,11 +168,14 @@ def test_a_disabled_service_is_refused(service):  # R-ORD-3
     assert refused.value.api_message == "Incorrect service ID"
 
 
-def test_subscriptions_are_refused_for_now():
+def test_subscriptions_need_their_fields():
+    # R-ORD-11: a subscription takes username, min, max (tests/orders/test_subscriptions.py).
     subscription = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, link_rule="username")
     user = funded_customer(deposited="10")
-    with pytest.raises(IncorrectRequest):
+    with pytest.raises(IncorrectRequest) as refused:
         place(user, subscription, link="someone")
+    assert refused.value.field == "username"
+    assert not Order.objects.exists()
 
 
 def test_not_enough_funds_writes_nothing(service):  # R-ORD-3, R-BAL-5

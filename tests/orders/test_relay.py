@@ -322,11 +322,15 @@ def test_fields_of_each_type_reach_the_provider(customer_with_funds, sim_provide
             sent[service.type + str(service.dripfeed)] = place(
                 customer_with_funds, service, **fields
             )
+    # A drip-feed order is never sent itself: its first portion goes (R-ORD-10).
+    first = Order.objects.get(parent=sent["DefaultTrue"], portion=1)
+    sent["DefaultTrue"] = first
     remote = {key: simulator.orders[Order.objects.get(pk=o.pk).provider_order_id]
               for key, o in sent.items()}  # fmt: skip
     assert remote["Custom CommentsFalse"].quantity == 5
     assert remote["PackageFalse"].quantity == 1
-    assert remote["DefaultTrue"].quantity == 300  # 100 per run, 3 runs
+    assert remote["DefaultTrue"].quantity == 100  # 100 per run, one run at a time
+    assert Order.objects.get(pk=first.parent_id).provider_order_id is None
 
 
 def test_events_of_the_relay_are_for_staff_only(placed):

@@ -25,10 +25,19 @@ batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leased (its due 
 on) before the HTTP call, so concurrent pollers never take the same orders. Each answer
 is applied to the locked order: the status mapped (R-ORD-4), the start count and remains
 recorded (R-ORD-5), and Partial or Canceled returns applied exactly once (R-ORD-7, R-ORD-8).
+
+Order life after placement: ``drip`` (drip-feed portions released one per interval, R-ORD-10),
+``refill`` (``refill`` once, then ``refill_status``, R-ORD-13) and ``subscription`` (cycles
+charged as they run, R-ORD-11), each on due rows claimed by a beat task with SKIP LOCKED.
 """
 
 from orders.services.relay.cancel import order_cancel_relay
 from orders.services.relay.common import relay_backoff, relay_dispatch
+from orders.services.relay.drip import (
+    dripfeed_can_stop,
+    dripfeed_release_due,
+    dripfeed_stop,
+)
 from orders.services.relay.poll import (
     PROVIDER_STATUSES,
     order_provider_status_apply,
@@ -45,6 +54,9 @@ from orders.services.relay.send import (
 __all__ = [
     "HELD_NOTE",
     "PROVIDER_STATUSES",
+    "dripfeed_can_stop",
+    "dripfeed_release_due",
+    "dripfeed_stop",
     "order_add_fields",
     "order_cancel_relay",
     "order_provider_status_apply",

@@ -14,6 +14,7 @@ from catalog.models import Provider
 from catalog.provider_client import MAX_IDS_PER_CALL, ProviderClient
 from orders.models import ACTIVE_STATUSES, FINAL_STATUSES, Order, OrderEvent, RelayState
 from orders.services.lifecycle import (
+    dripfeed_parent_sync,
     order_event_add,
     order_finish,
     order_transition,
@@ -78,14 +79,7 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             order.save(update_fields=["polled_at", "poll_due_at"])
             logger.warning("order %s: unknown provider status %r", order.pk, data.get("status"))
             return order
-        if order.relay_state == RelayState.STUCK and new != Status.PENDING:
-            relay_move(order=order, new=RelayState.PLACED, error="")
-            order_event_add(
-                order=order,
-                cause=Cause.PROVIDER,
-                note=f"No longer stuck: the provider says {data.get('status')}.",
-                staff_only=True,
-            )
+        _unstick(order=order, new=new, said=data.get("status"))
         remains = count_parse(data.get("remains"))
         if remains is not None:
             remains = min(remains, order.quantity)
@@ -112,7 +106,21 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             order_transition(order=order, new=new, cause=Cause.PROVIDER)
         else:
             order.save()
+            if order.portion is not None:
+                dripfeed_parent_sync(parent_id=order.parent_id)  # the whole order's remains
         return order
+
+
+def _unstick(*, order: Order, new: str, said) -> None:
+    """A stuck order the provider moves after all goes back to *placed*."""
+    if order.relay_state == RelayState.STUCK and new != Status.PENDING:
+        relay_move(order=order, new=RelayState.PLACED, error="")
+        order_event_add(
+            order=order,
+            cause=Cause.PROVIDER,
+            note=f"No longer stuck: the provider says {said}.",
+            staff_only=True,
+        )
 
 
 def _stuck_check(*, order: Order, now) -> None:

@@ -30,8 +30,14 @@ Cause = OrderEvent.Cause
 
 def order_add_fields(*, order: Order, route: ProviderService) -> dict:
     """The provider's ``add`` fields: the service, link, quantity and type fields only (R-PRV-4)."""
-    fields: dict = {"service": route.remote_service_id, "link": order.link}
     extra = order.extra or {}
+    if extra.get("subscription"):
+        # A subscription's cycle (R-ORD-11): one post of the account, min = max = its quantity.
+        return {
+            "service": route.remote_service_id, "username": extra["username"],
+            "min": order.quantity, "max": order.quantity, "posts": 1,
+        }  # fmt: skip
+    fields: dict = {"service": route.remote_service_id, "link": order.link}
     if order.service_type == Service.Type.CUSTOM_COMMENTS:
         fields["comments"] = extra.get("comments", "")
     elif order.service_type != Service.Type.PACKAGE:

@@ -1,0 +1,269 @@
+"""Refills at the provider (R-ORD-13): ``refill`` once, then ``refill_status`` until it ends.
+
+Sending (``refill_send``): a queued refill is claimed (``SKIP LOCKED``) and marked *sending*
+with a lease before the HTTP call. The provider's answer:
+
+* a refill id: stored (unique per provider); the refill is polled from then on;
+* a refusal (refill disabled, not possible yet, unknown order): Rejected with its words;
+* HTTP 5xx (other than 503): the route offers no refills (issue 16: some panels answer 500
+  where refills are not offered); it is marked so (``RefillUnsupported``) and the refill
+  is Rejected, with no retries;
+* nothing reached the provider, 429, 503, unknown error: retried with backoff, then staff;
+* sent and then no clear answer (timeout, connection lost, an answer that is not an id):
+  the provider may have the refill, so it is never sent again blind: it waits for staff
+  (*reconcile*). A send that outlives its lease (a worker died mid-call) goes there too.
+
+Polling (``refills_poll``): sent refills whose ``due_at`` passed, at most 100 a call per
+provider through multi ``refill_status``, claimed with SKIP LOCKED and leased; each answer
+moves the refill's status (Pending, In progress, Completed, Rejected).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Provider
+from catalog.provider_client import (
+    MAX_IDS_PER_CALL,
+    Outcome,
+    ProviderClient,
+    ProviderResult,
+    Reason,
+)
+from orders.models import OrderEvent, Refill, RefillRelay, RefillStatus, RefillUnsupported
+from orders.services.refills import refill_note, refill_relay_move, refill_transition
+from orders.services.relay.common import count_parse, lease, relay_backoff, seconds
+
+logger = logging.getLogger(__name__)
+Cause = OrderEvent.Cause
+
+PROVIDER_REFILL_STATUSES = {
+    "pending": RefillStatus.PENDING,
+    "in progress": RefillStatus.IN_PROGRESS,
+    "in_progress": RefillStatus.IN_PROGRESS,
+    "processing": RefillStatus.IN_PROGRESS,
+    "completed": RefillStatus.COMPLETED,
+    "complete": RefillStatus.COMPLETED,
+    "rejected": RefillStatus.REJECTED,
+    "canceled": RefillStatus.REJECTED,
+    "cancelled": RefillStatus.REJECTED,
+    "error": RefillStatus.REJECTED,
+}
+# The provider's refusals of a refill: final for this request.
+REFUSALS = {Reason.REFILL_DISABLED, Reason.REFILL_NOT_READY, Reason.BAD_ORDER, Reason.BAD_REQUEST}
+
+
+class RefillClient(ProviderClient):
+    """The provider client, with ``refill`` classified like ``add``: once sent, a broken
+    answer is AMBIGUOUS (the provider may have made the refill), never a blind retry."""
+
+    def refill_once(self, order_id) -> ProviderResult:
+        return self._call("refill", {"order": int(order_id)}, self._shape_refill, is_add=True)
+
+
+def _claim(refill_id: int) -> Refill | None:
+    now = timezone.now()
+    with transaction.atomic():
+        refill = (
+            Refill.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order", "provider")
+            .filter(pk=refill_id, relay_state=RefillRelay.QUEUED)
+            .first()
+        )
+        if refill is None or refill.is_final:
+            return None
+        refill_relay_move(refill=refill, new=RefillRelay.SENDING)
+        refill.attempts += 1
+        refill.due_at = now + lease()  # past it, the send counts as ambiguous
+        refill.save(update_fields=["relay_state", "attempts", "due_at", "updated_at"])
+    return refill
+
+
+def refill_send(*, refill_id: int) -> None:
+    """Send one queued refill to the order's provider and record the answer."""
+    refill = _claim(refill_id)
+    if refill is None:
+        return
+    order = refill.order
+    result = RefillClient(refill.provider).refill_once(order.provider_order_id)  # no lock held
+    now = timezone.now()
+    name = refill.provider.name if refill.provider else "the provider"
+    with transaction.atomic():
+        refill = (
+            Refill.objects.select_for_update(of=("self",)).select_related("order").get(pk=refill_id)
+        )
+        if refill.relay_state != RefillRelay.SENDING:
+            return  # the lease ran out: staff reconcile it
+        if result.ok:
+            refill.provider_refill_id = result.data["refill"]
+            refill_relay_move(refill=refill, new=RefillRelay.SENT, error="")
+            refill.due_at = now + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
+            try:
+                with transaction.atomic():
+                    refill.save()
+            except IntegrityError:
+                refill.refresh_from_db()
+                _reconcile(refill, f"{name} answered refill id {result.data['refill']}, in use.")
+                return
+            refill_note(
+                refill=refill, note=f"Sent to {name}: its refill {refill.provider_refill_id}."
+            )
+        elif (
+            result.http_status is not None
+            and result.http_status >= 500
+            and result.http_status != 503
+            and result.reason == Reason.HTTP_ERROR
+        ):
+            if order.provider_service_id is not None:
+                RefillUnsupported.objects.get_or_create(
+                    provider_service_id=order.provider_service_id,
+                    defaults={"detail": f"{name}: {result.error}"[:500]},
+                )
+            refill.reason = "The provider does not offer refills for this service."
+            refill.relay_error = result.error
+            refill_transition(
+                refill=refill, new=RefillStatus.REJECTED, cause=Cause.PROVIDER, note=refill.reason
+            )
+            logger.warning("refill %s: %s answers %s: no refills", refill.pk, name, result.error)
+        elif result.outcome is Outcome.AMBIGUOUS:
+            _reconcile(refill, f"{name} may have the refill ({result.error}).")
+        elif result.outcome is Outcome.FINAL or result.reason in REFUSALS:
+            refill.reason = result.error[:500]
+            refill.relay_error = result.error
+            refill_transition(
+                refill=refill, new=RefillStatus.REJECTED, cause=Cause.PROVIDER, note=result.error
+            )
+        elif refill.attempts < settings.ORDERS_RELAY_RETRIES:
+            refill_relay_move(refill=refill, new=RefillRelay.QUEUED, error=result.error)
+            refill.due_at = now + relay_backoff(refill.attempts)
+            refill.save()
+            refill_note(refill=refill, note=f"{name}: {result.error} Retried later.")
+        else:
+            refill_relay_move(refill=refill, new=RefillRelay.MANUAL, error=result.error)
+            refill.due_at = None
+            refill.save()
+            refill_note(refill=refill, note=f"{name}: {result.error} Given up; staff decide.")
+
+
+def _reconcile(refill: Refill, error: str) -> None:
+    refill_relay_move(refill=refill, new=RefillRelay.RECONCILE, error=error)
+    refill.due_at = None
+    refill.save()
+    refill_note(refill=refill, note=f"{error} Not sent again until staff reconcile it.")
+
+
+def refill_status_apply(*, refill_id: int, provider_id: int, answer) -> Refill | None:
+    """Apply one provider ``refill_status`` answer to a sent refill (safe to run twice)."""
+    now = timezone.now()
+    with transaction.atomic():
+        refill = (
+            Refill.objects.select_for_update()
+            .filter(pk=refill_id, provider_id=provider_id, relay_state=RefillRelay.SENT)
+            .first()
+        )
+        if refill is None or refill.is_final:
+            return refill
+        refill.due_at = now + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
+        if isinstance(answer, dict) and "error" in answer:
+            _reconcile(refill, f"The provider says: {answer['error']}")
+            return refill
+        new = PROVIDER_REFILL_STATUSES.get(str(answer).strip().lower())
+        if new is None:
+            refill.save(update_fields=["due_at", "updated_at"])
+            logger.warning("refill %s: unknown provider refill status %r", refill.pk, answer)
+            return refill
+        if new == refill.status:
+            refill.save(update_fields=["due_at", "updated_at"])
+        elif new == RefillStatus.REJECTED:
+            refill.reason = "The provider rejected the refill."
+            refill_transition(refill=refill, new=new, cause=Cause.PROVIDER, note=refill.reason)
+        elif new != RefillStatus.PENDING:
+            refill_transition(refill=refill, new=new, cause=Cause.PROVIDER)
+        else:
+            refill.save(update_fields=["due_at", "updated_at"])
+        return refill
+
+
+def _poll_claim(*, provider_id: int, now, size: int) -> list[tuple[int, int]]:
+    with transaction.atomic():
+        rows = list(
+            Refill.objects.select_for_update(skip_locked=True)
+            .filter(provider_id=provider_id, relay_state=RefillRelay.SENT, due_at__lte=now)
+            .order_by("due_at")
+            .values_list("pk", "provider_refill_id")[:size]
+        )
+        if rows:
+            Refill.objects.filter(pk__in=[pk for pk, _ in rows]).update(due_at=now + lease())
+    return cast("list[tuple[int, int]]", rows)  # sent refills have the provider's id
+
+
+def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
+    result = ProviderClient(provider).multi_refill_status([remote for _, remote in rows])
+    if not result.ok:
+        retry_at = timezone.now() + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
+        Refill.objects.filter(pk__in=[pk for pk, _ in rows]).update(due_at=retry_at)
+        return 0
+    answers = {}
+    for item in result.data:
+        remote = count_parse(item.get("refill"))
+        if remote is not None:
+            answers[remote] = item.get("status")
+    applied = 0
+    for refill_id, remote in rows:
+        if remote in answers and answers[remote] is not None:
+            refill_status_apply(
+                refill_id=refill_id, provider_id=provider.pk, answer=answers[remote]
+            )
+            applied += 1
+    return applied
+
+
+def refills_due(*, max_batches: int | None = None) -> int:
+    """Beat: send due refills, poll sent ones (100 a call per provider), and send refills
+    whose send outlived its lease to reconciliation. Returns how many rows were handled."""
+    from orders.tasks import refill_send_batch_task
+
+    max_batches = max_batches or settings.ORDERS_DUE_MAX_BATCHES
+    size = min(settings.ORDERS_DUE_BATCH, MAX_IDS_PER_CALL)
+    now = timezone.now()
+    handled = 0
+    with transaction.atomic():
+        due = list(
+            Refill.objects.select_for_update(skip_locked=True)
+            .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
+            .order_by("due_at")
+            .values_list("pk", flat=True)[: size * max_batches]
+        )
+        # Due again after a lease if the message is lost; the send claims it meanwhile.
+        Refill.objects.filter(pk__in=due).update(due_at=now + lease())
+        if due:
+            refill_send_batch_task.delay_on_commit(due)
+    handled += len(due)
+    with transaction.atomic():
+        stuck = list(
+            Refill.objects.select_for_update(skip_locked=True).filter(
+                relay_state=RefillRelay.SENDING, due_at__lt=now
+            )[:size]
+        )
+        for refill in stuck:
+            _reconcile(refill, "The send did not finish; the provider may have the refill.")
+    provider_ids = (
+        Refill.objects.filter(relay_state=RefillRelay.SENT, due_at__lte=now)
+        .order_by()
+        .values_list("provider_id", flat=True)
+        .distinct()
+    )
+    batches = 0
+    for provider in Provider.objects.filter(pk__in=list(provider_ids)):
+        while batches < max_batches:
+            rows = _poll_claim(provider_id=provider.pk, now=now, size=size)
+            if not rows:
+                break
+            batches += 1
+            handled += _poll_batch(provider=provider, rows=rows)
+    return handled
