@@ -82,11 +82,13 @@ def test_interval_zero_goes_on_to_the_provider_in_each_dialect(
         _, body = call(
             key=api_key, action="add", service=drip.pk, link=LINK, quantity=100, runs=4, interval=0
         )
+    # The panel runs the portions itself (R-ORD-10): 0 minutes means back to back.
     order = Order.objects.get(pk=body["order"])
-    assert order.relay_state == "placed"
-    remote = simulator.orders[order.provider_order_id]
-    assert remote.quantity == 400
-    assert {"runs", "interval"} <= set(simulator.last_request["fields"])
+    assert (order.relay_state, order.quantity, order.extra["interval"]) == ("parent", 400, 0)
+    first = order.portions.get(portion=1)
+    assert first.relay_state == "placed"
+    assert simulator.orders[first.provider_order_id].quantity == 100
+    assert not {"runs", "interval"} & set(simulator.last_request["fields"])
 
 
 # --- only orderable types are listed -------------------------------------------------------------
@@ -95,6 +97,15 @@ def subscription():
     return ServiceFactory(type=Service.Type.SUBSCRIPTIONS, name="Auto Likes [Subscription]")
 
 
+@pytest.fixture
+def subscriptions_refused(monkeypatch):
+    """A panel that does not take Subscriptions (as before R-ORD-11 was built)."""
+    monkeypatch.setattr(
+        catalog_models, "ORDERABLE_TYPES", catalog_models.ORDERABLE_TYPES - {"Subscriptions"}
+    )
+
+
+@pytest.mark.usefixtures("subscriptions_refused")
 def test_services_does_not_list_a_type_the_panel_refuses(call, api_key, subscription):
     default = ServiceFactory(name="Followers")
     assert not service_type_orderable(Service.Type.SUBSCRIPTIONS)
@@ -107,16 +118,14 @@ def test_services_does_not_list_a_type_the_panel_refuses(call, api_key, subscrip
     assert refused == {"error": "Incorrect request"}
 
 
-def test_one_switch_lists_and_takes_a_type(call, api_key, subscription, monkeypatch):
-    # When subscriptions are built, adding the type to ORDERABLE_TYPES is all it takes.
-    monkeypatch.setattr(
-        catalog_models, "ORDERABLE_TYPES", catalog_models.ORDERABLE_TYPES | {"Subscriptions"}
-    )
+def test_one_switch_lists_and_takes_a_type(call, api_key, subscription):
+    # Subscriptions work (R-ORD-11): the type is in ORDERABLE_TYPES, listed and taken.
     assert service_type_orderable("Subscriptions")
     _, body = call(key=api_key, action="services")
     assert [row["service"] for row in body] == [subscription.pk]
 
 
+@pytest.mark.usefixtures("subscriptions_refused")
 def test_the_services_and_new_order_pages_leave_it_out(client, subscription):
     shown = ServiceFactory(name="Followers [Real]")
     page = client.get("/services/").content.decode()

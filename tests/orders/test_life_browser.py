@@ -55,7 +55,7 @@ def test_drip_feed_placed_stopped_and_returned_in_balance_history(
     page.check("#id_dripfeed")
     page.fill("#id_runs", "4")
     page.fill("#id_interval", "0")
-    assert page.locator("#charge").inner_text() == "$2.40000"
+    assert page.locator("#charge").inner_text() == "$2.40"
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/orders/\d+/$"))
     assert page.locator(".portion-row").count() == 4
@@ -64,8 +64,8 @@ def test_drip_feed_placed_stopped_and_returned_in_balance_history(
 
     page.click("#stop-dripfeed")
     page.wait_for_selector("#dripfeed-stopped")
-    assert "$1.80000 is back on your balance" in page.content()
-    assert page.locator("#order-refunded").inner_text() == "$1.80000"
+    assert "$1.80 is back on your balance" in page.content()
+    assert page.locator("#order-refunded").inner_text() == "$1.80"
 
     page.goto("/billing/history/")
     history = page.locator("table").inner_text()
