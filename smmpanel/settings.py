@@ -374,3 +374,9 @@ CELERY_BEAT_SCHEDULE["orders-relay-due"] = {
     "schedule": ORDERS_RELAY_DUE_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS_POLL_SECONDS}
+
+# --- read cache (issue 15): what every API add reads, with explicit invalidation -------------
+# smmpanel/readcache.py: API key -> account, services, custom rates, blocked patterns, the
+# panel's ledger accounts, behind version stamps bumped by their writers. Only on a shared
+# cache (Redis): a process-local cache could not be invalidated across processes. 0 = off.
+READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
