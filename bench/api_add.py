@@ -58,6 +58,7 @@ DB = f"{_base_name()}_api_bench"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 KEY_PREFIX = f"{os.environ.get('CACHE_KEY_PREFIX', 'smm')}_api_bench"
 QUEUE = f"{KEY_PREFIX}_queue"
+API_KEY_PEPPER = "bench-api-key-pepper"  # bench/api_add_profile.py reuses the keys
 
 
 class SetupError(Exception):
@@ -104,6 +105,7 @@ def production_env(bench_dir: Path) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]),
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
+        API_KEY_PEPPER=API_KEY_PEPPER,  # as production: keys outlive SECRET_KEY rotations
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB}",
         REDIS_URL=REDIS_URL,
         CACHE_KEY_PREFIX=KEY_PREFIX,

@@ -380,3 +380,15 @@ CELERY_BEAT_SCHEDULE["orders-poll"] = {"task": "orders.poll", "schedule": ORDERS
 # panel's ledger accounts, behind version stamps bumped by their writers. Only on a shared
 # cache (Redis): a process-local cache could not be invalidated across processes. 0 = off.
 READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
+
+# --- scale-out (issue 15): Postgres behind PgBouncer in transaction pooling -----------------
+# README "Scale-out". A pooled server connection serves many clients between transactions:
+# no cursor may outlive its transaction (Django's .iterator() otherwise declares WITH HOLD
+# cursors), so DATABASE_POOLED=1 (docker-compose.yml sets it) turns server-side cursors off.
+# DATABASE_SERVER_SIDE_BINDING=1 switches psycopg to server-side binding, which prepares
+# statements it runs often (needs PgBouncer >= 1.21 with max_prepared_statements > 0 when pooled;
+# measured in README: Performance).
+if USES_POSTGRES:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_POOLED", default=False)
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
