@@ -1,7 +1,7 @@
 """Benchmark: the API's `add` and `status` against Postgres's own limit, in one run.
 
     .venv/bin/python bench/api_add.py [--seconds 20] [--concurrency 16] [--accounts 200]
-                                      [--workers 4] [--worker-class sync] [--threads 1]
+                                      [--workers 2] [--worker-class gthread] [--threads 4]
     .venv/bin/python bench/api_add.py --matrix sync:2,sync:4,gthread:2x4   # worker models
 
 Starts the panel under gunicorn with production settings on a fresh Postgres database of
@@ -367,9 +367,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--accounts", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    # The defaults are production's (Dockerfile, docker-compose.yml).
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--rounds", type=int, default=300, help="sequential status/ping calls")
     parser.add_argument("--matrix", default="", help="e.g. sync:2,sync:4,gthread:2x4")
     args = parser.parse_args()
