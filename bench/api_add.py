@@ -190,13 +190,18 @@ def wrk(url: str, script: str, seconds: int, concurrency: int, env: dict[str, st
         env={**os.environ, **env}, capture_output=True, text=True, check=False,
     )  # fmt: skip
     match = re.search(
-        r"BENCH requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p95_ms=([\d.]+)", result.stdout
+        r"BENCH requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p95_ms=([\d.]+) failed=(\d+)",
+        result.stdout,
     )
     if match is None:
         print(f"  wrk gave no figure:\n{result.stdout}\n{result.stderr}")
         return None
-    requests, elapsed, p50, p95 = match.groups()
-    return int(requests) / float(elapsed), f"p50 {p50} ms, p95 {p95} ms"
+    requests, elapsed, p50, p95, failed = match.groups()
+    latency = f"p50 {p50} ms, p95 {p95} ms"
+    if int(failed):  # counted out of the rate: only right answers count
+        latency += f"; {failed} wrong answers"
+        print(f"  {script}: {failed} wrong answers, the first: {result.stderr.splitlines()[0]}")
+    return (int(requests) - int(failed)) / float(elapsed), latency
 
 
 def wrk_add(server: Gunicorn, bench_dir: Path, seconds: int, concurrency: int, *, hot: bool):
@@ -204,6 +209,7 @@ def wrk_add(server: Gunicorn, bench_dir: Path, seconds: int, concurrency: int, *
         "BENCH_KEYS": str(bench_dir / "keys.txt"),
         "BENCH_SERVICE": (bench_dir / "service.txt").read_text().strip(),
         "BENCH_HOT": "1" if hot else "0",
+        "BENCH_RUN": secrets.token_hex(4),
     }
     return wrk(server.url, "api_add.lua", seconds, concurrency, env)
 

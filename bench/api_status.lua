@@ -3,7 +3,12 @@
 local key = os.getenv("BENCH_KEY")
 local ids = {}
 for id in string.gmatch(os.getenv("BENCH_IDS"), "%d+") do ids[#ids + 1] = id end
-local failed = 0
+failed = 0  -- a global: done() reads each thread's through thread:get
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
 
 function init(args)
   math.randomseed(os.time())
@@ -24,7 +29,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("BENCH requests=%d seconds=%.3f p50_ms=%.2f p95_ms=%.2f\n",
+  local refused = 0
+  for _, thread in ipairs(threads) do refused = refused + (thread:get("failed") or 0) end
+  io.write(string.format("BENCH requests=%d seconds=%.3f p50_ms=%.2f p95_ms=%.2f failed=%d\n",
     summary.requests, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, refused))
 end
