@@ -1,7 +1,7 @@
 """Where the time of one API `add` goes: Postgres, Redis, Python (and which Python).
 
     .venv/bin/python bench/api_add.py --seconds 2     # once: prepares the bench database
-    .venv/bin/python bench/api_add_profile.py [--adds 300] [--top 25]
+    .venv/bin/python bench/api_add_profile.py [--adds 300] [--top 25] [--sort tottime]
 
 Runs `add`s in this process through Django's whole stack (test client: middleware, the API
 view, rate limits, `order_place`) with production settings on bench/api_add.py's database,
@@ -40,11 +40,16 @@ class Timer:
         return wrapper
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adds", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
-    args = parser.parse_args()
+    parser.add_argument("--sort", default="cumulative", help="cProfile order, e.g. tottime")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
     bench_dir = ROOT / "var" / f"bench_{DB}"
     if not (bench_dir / "keys.txt").exists():
         sys.exit(f"Run bench/api_add.py first: it prepares {DB}.")
@@ -113,7 +118,7 @@ def main() -> None:
     rest = total - sql.seconds - rds.seconds
     print(f"  Python:   {rest * per:6.2f} ms")
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
     start = time.perf_counter()
     for _ in range(args.adds):
