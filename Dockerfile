@@ -22,4 +22,4 @@ RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --no-in
 
 USER smmpanel
 EXPOSE 8000
-CMD ["gunicorn", "smmpanel.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "smmpanel.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "4", "--access-logfile", "-"]

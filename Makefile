@@ -70,6 +70,7 @@ test: $(VENV)/.installed services lint typecheck
 	DJANGO_SETTINGS_MODULE=smmpanel.settings_test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# bench/api_add.py: the API's add rate against pgbench running the same SQL transaction.
+# bench/api_add.py: the API's add (many accounts, hot wallet) and status against pgbench on the
+# same SQL and on a fixed reference transaction; BENCH_ARGS="--seconds 5 --workers 4" etc.
 bench-api-add: $(VENV)/.installed services
 	$(PY) bench/api_add.py $(BENCH_ARGS)

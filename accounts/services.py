@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from legal.models import Document
 from legal.services import acceptance_record
+from smmpanel.readcache import stamp_bump
 
 from . import apikeys
 from .exceptions import AccountStatusRefused
@@ -95,6 +96,7 @@ def api_key_issue(*, user) -> tuple[ApiKey, str]:
     """
     plaintext = apikeys.key_generate()
     with transaction.atomic():
+        api_keys_uncache(user=user)  # the old key stops at once (R-KEY-2)
         ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
         api_key = ApiKey.objects.create(
             user=user,
@@ -105,7 +107,20 @@ def api_key_issue(*, user) -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, user) -> None:
-    ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        api_keys_uncache(user=user)
+        ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_keys_uncache(*, user) -> None:
+    """The next request with any of ``user``'s active keys reads the database again: called
+    by every write of a key or of the account's standing (smmpanel.readcache)."""
+    from .selectors import api_key_stamp
+
+    digests = ApiKey.objects.filter(user=user, revoked_at__isnull=True).values_list(
+        "digest", flat=True
+    )
+    stamp_bump(*(api_key_stamp(digest) for digest in digests))
 
 
 def _account_status_set(*, user, status: str, reason: str, actor) -> AccountStatusChange:
@@ -124,6 +139,7 @@ def _account_status_set(*, user, status: str, reason: str, actor) -> AccountStat
         user.status = status
         user.status_reason = reason
         user.save(update_fields=["status", "status_reason"])
+        api_keys_uncache(user=user)  # a suspended or closed account's key stops at once
     return change
 
 

@@ -3,16 +3,20 @@
 local keys = {}
 local service = os.getenv("BENCH_SERVICE")
 local hot = os.getenv("BENCH_HOT") == "1"
+local run = os.getenv("BENCH_RUN")  -- a fresh link in every run: never an overlapping order
 for line in io.lines(os.getenv("BENCH_KEYS")) do
   if #line > 0 then keys[#keys + 1] = line end
 end
 local counter = 0
 local thread_id = 0
-local ok, failed = 0, 0
+ok, failed = 0, 0  -- globals: done() reads each thread's through thread:get
+
+local threads = {}
 
 function setup(thread)
   thread_id = thread_id + 1
   thread:set("tid", thread_id)
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -25,7 +29,7 @@ function request()
   counter = counter + 1
   local key = hot and keys[1] or keys[math.random(#keys)]
   local body = "action=add&key=" .. key .. "&service=" .. service ..
-    "&quantity=100&link=https%3A%2F%2Finstagram.com%2Fwrk_" .. (tid or 0) .. "_" .. counter
+    "&quantity=100&link=https%3A%2F%2Finstagram.com%2Fwrk_" .. run .. "_" .. (tid or 0) .. "_" .. counter
   return wrk.format(nil, nil, nil, body)
 end
 
@@ -39,7 +43,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("BENCH requests=%d seconds=%.3f p50_ms=%.2f p95_ms=%.2f\n",
+  local refused = 0
+  for _, thread in ipairs(threads) do refused = refused + (thread:get("failed") or 0) end
+  io.write(string.format("BENCH requests=%d seconds=%.3f p50_ms=%.2f p95_ms=%.2f failed=%d\n",
     summary.requests, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, refused))
 end

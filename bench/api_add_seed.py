@@ -2,8 +2,11 @@
 
 Run through `manage.py shell` with the benchmark's environment:
 BENCH_DIR (output folder), BENCH_ACCOUNTS (number of funded accounts).
+Also gives the first account 100 orders and writes the SQL of one warm `status` call of
+those 100 ids (status100.json), which the bench times on its own as the raw SQL floor.
 """
 
+import json
 import os
 import re
 from decimal import Decimal
@@ -11,11 +14,13 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.test import RequestFactory
 
 from accounts.services import api_key_issue
 from billing.models import Account
 from billing.services import deposit_credit
 from catalog.models import Category, Service
+from orders.api.views import api_v2
 from orders.models import Order
 from orders.services import order_place
 
@@ -80,7 +85,7 @@ def _sequences() -> list[tuple[str, str]]:
 
 
 def capture_add(service: Service) -> None:
-    """Place one order as a distinctive user and write its SQL as a pgbench script."""
+    """Place one warm order as a distinctive user and write its SQL as a pgbench script."""
     tables = {}
     with connection.cursor() as cursor:
         for k, (table, sequence) in enumerate(_sequences()):
@@ -90,6 +95,15 @@ def capture_add(service: Service) -> None:
     user = get_user_model().objects.create_user("capture", "capture@example.com", "x")
     deposit_credit(user=user, amount=FUNDS, memo="bench funds")
     accounts = dict(Account.objects.filter(user=user).values_list("kind", "id"))
+    # A first order warms what a busy panel has warm (caches, the sales account): the
+    # captured one is what every later `add` sends.
+    order_place(
+        user=user,
+        service_id=service.pk,
+        link="https://instagram.com/capture_warm_up",
+        quantity=1000,
+        source=Order.Source.API,
+    )
     # Ids handed out from here on are the ones the captured statements may carry.
     with connection.cursor() as cursor:
         for table, start in tables.items():
@@ -141,22 +155,45 @@ def capture_add(service: Service) -> None:
     (OUT / "add.pgbench.sql").write_text("\n".join(lines) + "\n")
 
 
+def capture_status(*, key: str, ids: list[int]) -> None:
+    """The SQL of one warm `status` call of 100 ids, as the API view sends it."""
+    body = {"key": key, "action": "status", "orders": ",".join(map(str, ids))}
+    api_v2(RequestFactory().post("/api/v2", body))  # the first call fills the caches
+    statements: list[str] = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append(context["cursor"].mogrify(sql, params) if params else sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        response = api_v2(RequestFactory().post("/api/v2", body))
+    if response.status_code != 200 or b"error" in response.content:
+        raise RuntimeError(f"status of 100 ids failed: {response.content!r}")
+    (OUT / "status100.json").write_text(json.dumps(statements))
+
+
 def main() -> None:
     with transaction.atomic():
         service = seed_catalog()
     keys = seed_accounts(ACCOUNTS)
     bench_map()
     # A first order creates what every later one only uses (the panel's sales account, ...).
+    # The first account's 100 orders are what `status` asks about.
     warm_up = get_user_model().objects.get(username="bench0")
-    order_place(
-        user=warm_up,
-        service_id=service.pk,
-        link="https://instagram.com/warm_up",
-        quantity=1000,
-        source=Order.Source.API,
-    )
+    ids = [
+        order_place(
+            user=warm_up,
+            service_id=service.pk,
+            link=f"https://instagram.com/warm_up_{n}",
+            quantity=1000,
+            source=Order.Source.API,
+        ).pk
+        for n in range(100)
+    ]
     (OUT / "keys.txt").write_text("\n".join(keys) + "\n")
     (OUT / "service.txt").write_text(str(service.pk))
+    (OUT / "status_ids.txt").write_text(",".join(map(str, ids)))
+    capture_status(key=keys[0], ids=ids)
     capture_add(service)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import F, Q, QuerySet
 
 from billing.money import ZERO, quantize
+from smmpanel.readcache import cached
 
 from .exceptions import LinkRejected
 from .links import EXAMPLES, LinkRule
@@ -20,6 +21,12 @@ from .models import (
 )
 
 HUNDRED = Decimal(100)
+# The read cache's stamps (smmpanel.readcache): every service row, one customer's rates.
+SERVICES_STAMP = "services"
+
+
+def rates_stamp(user_id: int) -> str:
+    return f"rates:{user_id}"
 
 
 def _discounted(rate: Decimal, percent: Decimal) -> Decimal:
@@ -56,10 +63,13 @@ def _book(rows) -> RateBook:
 
 
 def rate_book_for_user(*, user) -> RateBook:
-    """All of a customer's custom rates in one query; visitors get an empty book (base rates)."""
+    """All of a customer's custom rates in one query; visitors get an empty book (base rates).
+
+    Served from the read cache until a rate of the customer's changes (``custom_rate_set``).
+    """
     if user is None or not user.is_authenticated:
         return RateBook()
-    return _book(CustomRate.objects.filter(user=user))
+    return cached(rates_stamp(user.pk), "book", lambda: _book(CustomRate.objects.filter(user=user)))
 
 
 def service_rate_for_user(*, user, service: Service) -> Decimal:
@@ -68,6 +78,19 @@ def service_rate_for_user(*, user, service: Service) -> Decimal:
         return quantize(service.rate)
     rows = CustomRate.objects.filter(Q(service=service) | Q(service__isnull=True), user=user)
     return _book(rows).rate(service)
+
+
+def service_for_order(*, service_id: int) -> Service | None:
+    """The enabled service ``service_id`` as an order snapshots it, or None.
+
+    Served from the read cache until any service is saved (``catalog.services``,
+    ``catalog.sync``, ``catalog.signals``); unknown and disabled ones are read each time.
+    """
+    return cached(
+        SERVICES_STAMP,
+        str(service_id),
+        lambda: Service.objects.filter(pk=service_id, enabled=True).first(),
+    )
 
 
 def service_get_orderable(*, service_id) -> Service:

@@ -12,6 +12,8 @@ from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from smmpanel.readcache import stamp_bump
+
 from . import crypto
 from .exceptions import InvalidCatalogChange
 from .models import (
@@ -23,6 +25,7 @@ from .models import (
     StaffNotice,
 )
 from .provider_client import ProviderClient, ProviderResult
+from .selectors import SERVICES_STAMP, rates_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ def service_save(*, service: Service) -> Service:
             raise InvalidCatalogChange("A beta service carries no refill (R-CAT-5).")
         service.save()
         ServiceUpdate.objects.bulk_create(service_changes(old=old, new=service))
+        stamp_bump(SERVICES_STAMP)  # the next order sees the new price and limits
     return service
 
 
@@ -72,6 +76,7 @@ def service_set_enabled(
         service.enabled = enabled
         service.disabled_reason = "" if enabled else reason
         service.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+        stamp_bump(SERVICES_STAMP)
         kind = ServiceUpdate.Kind.ENABLED if enabled else ServiceUpdate.Kind.DISABLED
         ServiceUpdate.objects.create(service=service, kind=kind, new_rate=service.rate)
     return service
@@ -91,6 +96,7 @@ def service_flag_pricing_error(*, service: Service, note: str, actor=None) -> Se
         service.enabled = False
         service.disabled_reason = Service.DisabledReason.PRICING_ERROR
         service.save()
+        stamp_bump(SERVICES_STAMP)
         if was_enabled:
             ServiceUpdate.objects.create(
                 service=service, kind=ServiceUpdate.Kind.DISABLED, new_rate=service.rate
@@ -129,6 +135,7 @@ def custom_rate_set(
             service=service,
             defaults={"rate": rate, "discount_percent": discount_percent, "note": note},
         )
+        stamp_bump(rates_stamp(user.pk))  # the customer's next order pays the new rate
     return custom
 
 

@@ -24,11 +24,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.money import quantize
+from smmpanel.readcache import stamp_bump
 
 from .exceptions import InvalidCatalogChange, ProviderUnavailable
 from .links import LinkRule
 from .models import Category, Provider, ProviderService, Service, ServiceUpdate, StaffNotice
 from .provider_client import ProviderClient
+from .selectors import SERVICES_STAMP
 from .services import service_changes, staff_notify
 
 UPDATE_CHOICES = {
@@ -265,6 +267,8 @@ class _Sync:
     def save(self) -> None:
         changed = list(self.changed_services.values())
         Service.objects.bulk_update(changed, SERVICE_FIELDS, batch_size=500)
+        if changed:
+            stamp_bump(SERVICES_STAMP)  # repriced or disabled: in force for the next order
         ProviderService.objects.bulk_update(
             self.changed_routes.values(), ROUTE_FIELDS, batch_size=500
         )

@@ -152,7 +152,16 @@ def account_hold(*, user, reason: str, actor) -> Hold:
             raise HoldRefused(f"{user} is already on hold.")
         hold = Hold.objects.create(user=user, reason=reason, opened_by=actor)
         HoldEvent.objects.create(hold=hold, new_status=hold.status, note=reason, actor=actor)
+        _api_keys_uncache(user)
     return hold
+
+
+def _api_keys_uncache(user) -> None:
+    """An account hold changes what the account's API key answers (R-KEY-3): the read cache
+    of the key must not serve the account from before it."""
+    from accounts.services import api_keys_uncache
+
+    api_keys_uncache(user=user)
 
 
 def hold_transition(*, hold: Hold, new: str, note: str, actor) -> Hold:
@@ -165,6 +174,8 @@ def hold_transition(*, hold: Hold, new: str, note: str, actor) -> Hold:
     hold.status = new
     hold.resolved_at = timezone.now()
     hold.save(update_fields=["status", "resolved_at"])
+    if hold.order_id is None:
+        _api_keys_uncache(hold.user)
     return hold
 
 

@@ -4,7 +4,12 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from smmpanel.readcache import cached
+
 from .models import BlockedPattern
+
+# The read cache's stamp of the patterns (smmpanel.readcache), bumped by orders.signals.
+BLOCKED_STAMP = "blocked"
 
 
 def _host(link: str) -> str:
@@ -24,6 +29,11 @@ class BlockedRules:
 
     @classmethod
     def load(cls) -> "BlockedRules":
+        """The enabled patterns, from the read cache until one is saved or deleted."""
+        return cached(BLOCKED_STAMP, "rules", cls._load_uncached)
+
+    @classmethod
+    def _load_uncached(cls) -> "BlockedRules":
         rules = cls()
         rows = BlockedPattern.objects.filter(enabled=True).values_list("kind", "pattern")
         for kind, raw in rows:

@@ -129,7 +129,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, one redis client per pool (smmpanel/cache.py, issue 15).
+            "BACKEND": "smmpanel.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="smm"),
         }
@@ -545,3 +546,21 @@ CELERY_BEAT_SCHEDULE["orders-refills-due"] = {
     "task": "orders.refills_due",
     "schedule": ORDERS_DUE_SECONDS,
 }
+
+# --- read cache (issue 15): what every API add reads, with explicit invalidation -------------
+# smmpanel/readcache.py: API key -> account, services, custom rates, blocked patterns, the
+# panel's ledger accounts, behind version stamps bumped by their writers. Only on a shared
+# cache (Redis): a process-local cache could not be invalidated across processes. 0 = off.
+READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
+
+# --- scale-out (issue 15): Postgres behind PgBouncer in transaction pooling -----------------
+# README "Scale-out". A pooled server connection serves many clients between transactions:
+# no cursor may outlive its transaction (Django's .iterator() otherwise declares WITH HOLD
+# cursors), so DATABASE_POOLED=1 (docker-compose.yml sets it) turns server-side cursors off.
+# DATABASE_SERVER_SIDE_BINDING=1 switches psycopg to server-side binding, which prepares
+# statements it runs often (needs PgBouncer >= 1.21 with max_prepared_statements > 0 when pooled;
+# measured in README: Performance).
+if USES_POSTGRES:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_POOLED", default=False)
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True

@@ -22,6 +22,7 @@ from billing.exceptions import InsufficientFunds, LedgerError
 from billing.ledger import Spend, Split, split_spend
 from billing.models import Account, Entry, RefKind, Transaction, TransactionReason
 from billing.money import ZERO, quantize
+from smmpanel.readcache import cached
 
 Kind = Account.Kind
 
@@ -58,7 +59,18 @@ def _customer_accounts_locked(user, extra: tuple[str, ...] = ()) -> dict[str, Ac
     return accounts
 
 
+# The read cache's stamp of the panel's own accounts (smmpanel.readcache): rows created once,
+# never changed (they carry no cached balance) nor deleted; billing.signals bumps it anyway.
+LEDGER_ACCOUNTS_STAMP = "ledger-accounts"
+
+
 def _system_account(kind: str) -> Account:
+    """The panel's account of ``kind``, created on first use; from the read cache after that
+    (stored only once the transaction that read or created it has committed)."""
+    return cached(LEDGER_ACCOUNTS_STAMP, kind, lambda: _system_account_uncached(kind))
+
+
+def _system_account_uncached(kind: str) -> Account:
     account, _ = Account.objects.get_or_create(kind=kind, user=None)
     return account
 

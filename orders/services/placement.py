@@ -22,7 +22,12 @@ from billing.services import funds_spend
 from catalog.exceptions import LinkRejected
 from catalog.models import Service, service_type_orderable
 from catalog.provider_client import ADD_FIELDS
-from catalog.selectors import RateBook, rate_book_for_user, service_link_check
+from catalog.selectors import (
+    RateBook,
+    rate_book_for_user,
+    service_for_order,
+    service_link_check,
+)
 from orders.blocking import BlockedRules
 from orders.exceptions import (
     IncorrectRequest,
@@ -75,7 +80,7 @@ class PlacementContext:
         except (TypeError, ValueError):
             raise ServiceRefused("Choose a service.") from None
         if pk not in self.services:
-            self.services[pk] = Service.objects.filter(pk=pk, enabled=True).first()
+            self.services[pk] = service_for_order(service_id=pk)  # read cache
         service = self.services[pk]
         if service is None:
             raise ServiceRefused("This service does not exist or is not available now.")

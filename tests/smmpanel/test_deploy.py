@@ -78,8 +78,8 @@ def test_production_defaults_are_safe():
 
 
 def test_compose_has_the_whole_stack_with_health_checks():
-    assert {"web", "worker", "beat", "postgres", "redis"} <= set(SERVICES)
-    for name in ["web", "worker", "beat", "postgres", "redis"]:
+    assert {"web", "worker", "beat", "postgres", "redis", "pgbouncer"} <= set(SERVICES)
+    for name in ["web", "worker", "beat", "postgres", "redis", "pgbouncer"]:
         assert "healthcheck" in SERVICES[name], name
     for name, service in SERVICES.items():
         for dependency in service.get("depends_on", {}):
@@ -114,11 +114,24 @@ def test_compose_env_is_what_the_settings_read(name):
     assert ":?" in env["SECRET_KEY"], "SECRET_KEY must be required, never defaulted"
 
 
+def _database(service: str):
+    url = SERVICES[service]["environment"]["DATABASE_URL"]
+    return urlparse(url.replace("${POSTGRES_PASSWORD:-smmpanel}", "pw"))
+
+
 def test_compose_urls_point_at_compose_services():
     env = SERVICES["web"]["environment"]
-    database = urlparse(env["DATABASE_URL"].replace("${POSTGRES_PASSWORD:-smmpanel}", "pw"))
+    # The app reaches Postgres through PgBouncer (transaction pooling, issue 15), which
+    # points at the postgres service; migrations go to Postgres directly.
+    database = _database("web")
     assert database.scheme == "postgres"
-    assert database.hostname == "postgres"
+    assert (database.hostname, database.port) == ("pgbouncer", 6432)
+    assert env["DATABASE_POOLED"] == "1"  # no cursor outlives its transaction
+    bouncer = SERVICES["pgbouncer"]["environment"]
+    assert bouncer["DB_HOST"] == "postgres"
+    assert bouncer["DB_NAME"] == database.path.lstrip("/")
+    assert bouncer["DB_USER"] == database.username
+    assert (_database("migrate").hostname, _database("migrate").port) == ("postgres", 5432)
     postgres_env = SERVICES["postgres"]["environment"]
     assert database.path.lstrip("/") == postgres_env["POSTGRES_DB"]
     assert database.username == postgres_env["POSTGRES_USER"]
