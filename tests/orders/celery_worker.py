@@ -106,6 +106,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
                     client.delete(key)
 
 
+CONTROL_TIMEOUT = 15.0  # seconds for the worker to confirm, on a loaded machine
+
+
 def _consuming(process, *, on: bool) -> None:
     """Let the worker take tasks from its queue, or stop it doing so.
 
@@ -119,9 +122,13 @@ def _consuming(process, *, on: bool) -> None:
     if on:
         with celery_app.connection_for_write() as broker:
             broker.default_channel.queue_purge(process.queue)
-        replies = control.add_consumer(process.queue, destination=destination, reply=True)
+        replies = control.add_consumer(
+            process.queue, destination=destination, reply=True, timeout=CONTROL_TIMEOUT
+        )
     else:
-        replies = control.cancel_consumer(process.queue, destination=destination, reply=True)
+        replies = control.cancel_consumer(
+            process.queue, destination=destination, reply=True, timeout=CONTROL_TIMEOUT
+        )
     if not replies:
         raise RuntimeError(f"the Celery worker {process.nodename} did not answer")
 
