@@ -1,5 +1,6 @@
 from allauth.mfa.models import Authenticator
 
+from billing.selectors import balance_frozen
 from legal.selectors import account_held
 
 from . import apikeys
@@ -17,7 +18,8 @@ def api_key_user(*, key: str):
     """The account an API key belongs to, or None (R-KEY-2, R-KEY-3).
 
     None for an unknown or revoked key and for an account that may not use the API
-    (suspended, closed, deactivated, or on hold under investigation: R-AUP-2).
+    (suspended, closed, deactivated, on hold under investigation: R-AUP-2, or with its
+    balance frozen by dormancy until restored: R-DOR-2).
     """
     if not key or len(key) > 128:
         return None
@@ -29,6 +31,8 @@ def api_key_user(*, key: str):
         return None
     user = api_key.user
     if not user.can_order or account_held(user=user):  # R-KEY-3: frozen under investigation
+        return None
+    if balance_frozen(user=user):  # R-KEY-3, R-DOR-2: frozen by dormancy
         return None
     return user
 
