@@ -125,16 +125,14 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     """
     filters = filters or ServiceFilters()
     routes = ProviderService.objects.filter(service=OuterRef("pk"), enabled=True)
+    refill_offered = Q(refill=True) & (
+        Exists(routes.filter(refill_unsupported__isnull=True))
+        | ~Exists(routes.filter(refill_unsupported__isnull=False))
+    )
     queryset: QuerySet[Service] = (
         Service.objects.filter(enabled=True, type__in=orderable_service_types())
         .select_related("category")
-        .annotate(
-            refill_offered=Q(refill=True)
-            & (
-                Exists(routes.filter(refill_unsupported__isnull=True))
-                | ~Exists(routes.filter(refill_unsupported__isnull=False))
-            )
-        )
+        .annotate(refill_offered=refill_offered)
     )
     if filters.q:
         term = filters.q.strip()
@@ -147,7 +145,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     if filters.category_id:
         queryset = queryset.filter(category_id=filters.category_id)
     if filters.refill:
-        queryset = queryset.filter(refill_offered=True)
+        queryset = queryset.filter(refill_offered)
     if filters.dripfeed:
         queryset = queryset.filter(dripfeed=True)
     queryset = queryset.order_by(
