@@ -1,7 +1,8 @@
 """R-PRV-4: nothing of the customer's (email, username, IP, key) ever reaches a provider.
 
 A provider of our own over real HTTP records every request byte for byte (headers and body)
-while an order goes through the relay: its add, then a status poll; a refill (``refill``, then
+while an order goes through the relay: its add, then a status poll; drip-feed portions; a
+refill (``refill``, then
 ``refill_status``); a subscription's cycles (each an ``add``).
 """
 
@@ -20,7 +21,7 @@ from accounts.services import api_key_issue
 from catalog.models import Service
 from catalog.services import provider_create
 from orders.models import Order, Refill, Subscription
-from orders.services.relay import orders_poll
+from orders.services.relay import dripfeed_release_due, orders_poll
 from orders.services.relay.refill import refills_due
 from orders.services.relay.subscription import subscriptions_due
 from tests.billing.factories import fund
@@ -175,4 +176,26 @@ def test_subscription_cycles_send_only_order_fields(
     assert adds == [
         {"key": ["pk"], "action": ["add"], "service": [adds[0]["service"][0]],
          "username": ["brand_account"], "min": ["100"], "max": ["100"], "posts": ["1"]},
+    ] * 2  # fmt: skip
+
+
+def test_drip_feed_portions_send_only_order_fields(
+    client, recorder, django_capture_on_commit_callbacks
+):  # R-PRV-4: each portion the panel runs is an add of the link and quantity only
+    service, customer, key = _customer_of(recorder, dripfeed=True)
+    recorder.status = "Completed"
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = _api(client, key, action="add", service=service.pk, runs=2, interval=0,
+                      link="https://www.instagram.com/p/abc/", quantity=100)  # fmt: skip
+    assert "order" in answer, answer
+    Order.objects.filter(poll_due_at__isnull=False).update(poll_due_at=timezone.now())
+    orders_poll()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dripfeed_release_due() == 1
+
+    _nothing_of_the_customer_sent(recorder, customer, key)
+    adds = [parse_qs(body.decode()) for body in recorder.bodies if b"action=add" in body]
+    assert adds == [
+        {"key": ["pk"], "action": ["add"], "service": [adds[0]["service"][0]],
+         "link": ["https://www.instagram.com/p/abc/"], "quantity": ["100"]},
     ] * 2  # fmt: skip
