@@ -2,8 +2,7 @@
 
 A provider of our own over real HTTP records every request byte for byte (headers and body)
 while an order goes through the relay: its add, then a status poll; drip-feed portions; a
-refill (``refill``, then
-``refill_status``); a subscription's cycles (each an ``add``).
+refill (``refill``, then ``refill_status``); a subscription's cycles (each an ``add``).
 """
 
 import json
