@@ -373,7 +373,7 @@ def test_refill_button_on_order_page_and_list_and_the_refills_page(
     assert 'id="refill-order"' not in page
     assert "already being worked on" in page
     listing = client.get("/orders/refills/").content.decode()
-    assert f"<td>{refill.pk}</td>" in listing
+    assert f'<td data-label="Refill">{refill.pk}</td>' in listing
     # Asking again says why not, beside the order.
     response = client.post(f"/orders/{order.pk}/refill/", follow=True)
     assert "already being worked on" in response.content.decode()
