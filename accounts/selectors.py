@@ -1,5 +1,6 @@
 from allauth.mfa.models import Authenticator
 
+from billing.selectors import balance_frozen
 from legal.selectors import account_held
 from smmpanel.readcache import cached
 
@@ -23,10 +24,11 @@ def api_key_user(*, key: str):
     """The account an API key belongs to, or None (R-KEY-2, R-KEY-3).
 
     None for an unknown or revoked key and for an account that may not use the API
-    (suspended, closed, deactivated, or on hold under investigation: R-AUP-2). A usable
-    key's account is served from the read cache until the key is revoked or the account's
-    row or holds change (``accounts.services``, ``accounts.signals``, ``legal.services``);
-    refusals are always read from the database.
+    (suspended, closed, deactivated, on hold under investigation: R-AUP-2, or with its
+    balance frozen by dormancy until restored: R-DOR-2). A usable key's account is served
+    from the read cache until the key is revoked or the account's row, holds or freeze
+    change (``accounts.services``, ``accounts.signals``, ``legal.services``,
+    ``billing.services.states``); refusals are always read from the database.
     """
     if not key or len(key) > 128:
         return None
@@ -42,6 +44,8 @@ def _api_key_user_uncached(digest: str):
         return None
     user = api_key.user
     if not user.can_order or account_held(user=user):  # R-KEY-3: frozen under investigation
+        return None
+    if balance_frozen(user=user):  # R-KEY-3, R-DOR-2: frozen by dormancy
         return None
     return user
 

@@ -21,11 +21,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from .ledger import Split
-from .models import Account, Deposit, Entry, Transaction, TransactionReason
+from .models import Account, Deposit, DormancyCase, Entry, Transaction, TransactionReason
 from .money import ZERO
 
 Kind = Account.Kind
 _MONEY = DecimalField(max_digits=20, decimal_places=5)
+
+
+def balance_frozen(*, user) -> bool:
+    """Whether the customer's balance is frozen by dormancy (R-DOR-2) until restored."""
+    return DormancyCase.objects.filter(user=user, state=DormancyCase.State.FROZEN).exists()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from billing.money import ZERO, quantize
 from smmpanel.readcache import cached
@@ -140,14 +140,23 @@ class ServiceFilters:
 
 def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Service]:
     """Enabled services of an orderable type (``ORDERABLE_TYPES``) matching ``filters``,
-    ordered by category, each with ``.user_rate``.
+    ordered by category, each with ``.user_rate``. ``.refill`` reads False for a service whose
+    every route answered ``refill`` with a server error (``orders.RefillUnsupported``,
+    R-ORD-13): no refill is offered for it, on the page or in the API.
 
     Two queries whatever the number of services: the custom rates and the services.
     """
     filters = filters or ServiceFilters()
-    queryset: QuerySet[Service] = Service.objects.filter(
-        enabled=True, type__in=orderable_service_types()
-    ).select_related("category")
+    routes = ProviderService.objects.filter(service=OuterRef("pk"), enabled=True)
+    refill_offered = Q(refill=True) & (
+        Exists(routes.filter(refill_unsupported__isnull=True))
+        | ~Exists(routes.filter(refill_unsupported__isnull=False))
+    )
+    queryset: QuerySet[Service] = (
+        Service.objects.filter(enabled=True, type__in=orderable_service_types())
+        .select_related("category")
+        .annotate(refill_offered=refill_offered)
+    )
     if filters.q:
         term = filters.q.strip()
         match = Q(name__icontains=term) | Q(category__name__icontains=term)
@@ -159,7 +168,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     if filters.category_id:
         queryset = queryset.filter(category_id=filters.category_id)
     if filters.refill:
-        queryset = queryset.filter(refill=True)
+        queryset = queryset.filter(refill_offered)
     if filters.dripfeed:
         queryset = queryset.filter(dripfeed=True)
     queryset = queryset.order_by(
@@ -169,6 +178,7 @@ def services_for_user(*, user, filters: ServiceFilters | None = None) -> list[Se
     services = list(queryset)
     for service in services:
         service.user_rate = book.rate(service)  # type: ignore[attr-defined]
+        service.refill = service.refill_offered  # type: ignore[attr-defined]
     return services
 
 

@@ -1,7 +1,8 @@
 """May this customer order now? One answer for the web pages and the API.
 
 ``ordering_refusal`` says why not, or None: the Terms to accept first (R-LEG-2), a
-restricted region (R-AUP-3), an account on hold (R-AUP-2). The web answers with a page
+restricted region (R-AUP-3), an account on hold (R-AUP-2), a balance frozen by dormancy
+(R-DOR-2). The web answers with a page
 (``legal.middleware.ComplianceMiddleware``), the API with the stable error strings below,
 which the API page documents.
 """
@@ -15,11 +16,12 @@ from accounts.geo import country_restricted, ip_country
 TERMS_API_ERROR = "You must accept the new Terms of Service before ordering"
 REGION_API_ERROR = "Orders from your region are not accepted"
 HOLD_API_ERROR = "Your account is under review; ordering is paused"
+FROZEN_API_ERROR = "Invalid API key"  # R-KEY-3: a frozen account's key is refused anyway
 
 
 @dataclass(frozen=True)
 class Refusal:
-    kind: str  # "terms", "region", "hold"
+    kind: str  # "terms", "region", "hold", "frozen"
     message: str  # for people
     api_message: str  # API v2 error string
 
@@ -38,6 +40,7 @@ def region_refusal(*, ip: str | None, what: str = "Orders") -> Refusal | None:
 
 def ordering_refusal(*, user, ip: str | None) -> Refusal | None:
     """Why ``user``, calling from ``ip``, may not place an order now; None if they may."""
+    from billing.selectors import balance_frozen
     from legal.selectors import account_held, terms_acceptance_due
 
     refusal = region_refusal(ip=ip)
@@ -48,6 +51,13 @@ def ordering_refusal(*, user, ip: str | None) -> Refusal | None:
             kind="hold",
             message="Your account is under review; ordering is paused until staff finish it.",
             api_message=HOLD_API_ERROR,
+        )
+    if balance_frozen(user=user):  # R-DOR-2: until the customer asks to restore it
+        return Refusal(
+            kind="frozen",
+            message="Your balance is frozen after a long inactivity; ask us to restore it "
+            "before ordering.",
+            api_message=FROZEN_API_ERROR,
         )
     if terms_acceptance_due(user=user) is not None:
         return Refusal(

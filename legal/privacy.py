@@ -151,12 +151,13 @@ STAFF_ONLY_FIELDS = ("staff_only", "internal", "is_internal")
 
 def _user_path(model, depth: int = 0) -> str | None:
     """The lookup from ``model`` to the customer it belongs to: its owner (``user``), else
-    through its parent in the support app (a message's ticket), else its author."""
+    through its parents in the support app (a message's ticket, an attachment's message's
+    ticket: staff's answers are the customer's too), else its author."""
     foreign_keys = [f for f in model._meta.get_fields() if isinstance(f, models.ForeignKey)]
     for field in foreign_keys:
         if _is_user_model(field.related_model) and field.name in OWNER_FIELDS:
             return field.name
-    if depth == 0:
+    if depth < 2:
         for field in foreign_keys:
             parent = field.related_model
             if (
@@ -164,13 +165,25 @@ def _user_path(model, depth: int = 0) -> str | None:
                 and not _is_user_model(parent)
                 and parent._meta.app_label == model._meta.app_label
             ):
-                path = _user_path(parent, depth=1)
+                path = _user_path(parent, depth=depth + 1)
                 if path:
                     return f"{field.name}__{path}"
     for field in foreign_keys:
         if _is_user_model(field.related_model) and field.name in AUTHOR_FIELDS:
             return field.name
     return None
+
+
+def _staff_only_lookups(model, path: str) -> list[str]:
+    """The staff-only flags of ``model`` and of its parents along ``path`` (an internal
+    note's attachment is staff's as much as the note)."""
+    lookups, prefix = [], ""
+    for step in path.split("__"):
+        names = {f.name for f in model._meta.fields}
+        lookups += [prefix + hidden for hidden in STAFF_ONLY_FIELDS if hidden in names]
+        model = model._meta.get_field(step).related_model
+        prefix += f"{step}__"
+    return lookups
 
 
 def _is_user_model(related) -> bool:
@@ -188,10 +201,8 @@ def _tickets(user, archive: zipfile.ZipFile) -> dict:
         file_fields = [f.name for f in model._meta.fields if isinstance(f, models.FileField)]
         rows = []
         rows_of_user = model.objects.filter(**{path: user})
-        names = {f.name for f in model._meta.fields}
-        for hidden in STAFF_ONLY_FIELDS:  # staff notes are not the customer's data
-            if hidden in names:
-                rows_of_user = rows_of_user.exclude(**{hidden: True})
+        for hidden in _staff_only_lookups(model, path):  # staff notes are not the customer's
+            rows_of_user = rows_of_user.exclude(**{hidden: True})
         for obj in rows_of_user.order_by("pk"):
             row = {
                 f.attname: getattr(obj, f.attname)

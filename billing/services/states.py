@@ -39,6 +39,12 @@ def dormancy_transition(
         raise TransitionRefusedError(f"dormancy case #{case.pk}: {old} -> {new} is not allowed")
     case.state = new
     case.save(update_fields=["state", *fields])
+    if DormancyCase.State.FROZEN in (old, new):
+        # A frozen balance refuses the account's API key (R-KEY-3): the key's read cache
+        # must not serve the account from before the freeze, or after it ends.
+        from accounts.services import api_keys_uncache
+
+        api_keys_uncache(user=case.user)
     return DormancyEvent.objects.create(
         case=case, old_state=old, new_state=new, cause=cause, actor=actor, note=note[:255]
     )

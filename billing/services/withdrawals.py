@@ -33,6 +33,7 @@ from billing.models import (
 )
 from billing.money import ZERO
 from billing.selectors import PayoutFigure, payout_figure, refundable_deposits
+from legal.selectors import account_held
 
 from .ledger import _customer_accounts_locked, _money, _post, _system_account
 from .states import withdrawal_transition
@@ -101,6 +102,16 @@ def _frozen(user) -> bool:
     return DormancyCase.objects.filter(user=user, state=DormancyCase.State.FROZEN).exists()
 
 
+HELD = "Your account is under review; withdrawals and refunds wait until staff finish it."
+HELD_STAFF = "The account is on hold under investigation: nothing is paid out until it ends."
+
+
+def _held_check(user, message: str = HELD) -> None:
+    """R-AUP-2, R-WDR-5: a hold keeps the balance as evidence; no money leaves meanwhile."""
+    if account_held(user=user):
+        raise WithdrawalRefused(message)
+
+
 def withdrawal_request(*, user, expected_amount: Decimal | None = None) -> Withdrawal:
     """Confirm a withdrawal of all unused Deposited Funds at the figure shown (R-WDR-3).
 
@@ -108,6 +119,7 @@ def withdrawal_request(*, user, expected_amount: Decimal | None = None) -> Withd
     happens and ``WithdrawalRefused`` says so. Never Promotional Credit (R-PRO-2)."""
     with transaction.atomic():
         accounts = _customer_accounts_locked(user, extra=(Kind.PAYOUT_HOLD,))
+        _held_check(user)
         if _frozen(user):
             raise WithdrawalRefused(
                 "Your balance is frozen after a long inactivity; ask us to restore it first."
@@ -355,6 +367,8 @@ def withdrawal_approve(*, withdrawal_id: int, actor) -> Withdrawal:
         user = Withdrawal.objects.get(pk=withdrawal_id).user
         _customer_accounts_locked(user, extra=(Kind.PAYOUT_HOLD,))
         withdrawal = _locked(withdrawal_id)
+        if withdrawal.status in (Status.PENDING, Status.PAYING):
+            _held_check(user, HELD_STAFF)
         if withdrawal.status == Status.PENDING:
             if withdrawal.awaits_verification:  # R-WDR-5
                 raise WithdrawalRefused("Verification is required before this can be paid.")
@@ -473,6 +487,7 @@ def refund_offer(*, user, actor, reference: str, order_id=None, now=None) -> Wit
     _claim_window_check(user=user, order_id=order_id, now=now)
     with transaction.atomic():
         accounts = _customer_accounts_locked(user, extra=(Kind.PAYOUT_HOLD,))
+        _held_check(user, HELD_STAFF)
         figure = payout_figure(
             user=user, kind=Withdrawal.Kind.REFUND, deposited=accounts[Kind.DEPOSITED].balance
         )
@@ -510,6 +525,7 @@ def refund_confirm(*, user, withdrawal_id: int) -> Withdrawal:
         withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal_id, user=user)
         if withdrawal.status != Status.AWAITING_CONFIRMATION:
             raise WithdrawalRefused("This refund is not waiting for your confirmation.")
+        _held_check(user)
         figure = payout_figure(
             user=user, kind=Withdrawal.Kind.REFUND, deposited=accounts[Kind.DEPOSITED].balance
         )

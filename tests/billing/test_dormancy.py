@@ -198,3 +198,32 @@ def test_daily_task_is_registered_and_scheduled(settings):
     beat = settings.CELERY_BEAT_SCHEDULE["billing-dormancy"]
     assert (beat["task"], beat["schedule"]) == ("billing.dormancy_run", 86400.0)
     assert dormancy_run_task.delay().get() == {"opened": 0, "moved": 0}
+
+
+def test_a_frozen_account_key_is_refused_and_web_orders_too(
+    client, clock, django_capture_on_commit_callbacks
+):  # R-KEY-3, R-DOR-2
+    from accounts.selectors import api_key_user
+    from accounts.services import api_key_issue
+
+    base, since = clock
+    user = _inactive(deposited="40", since=since)
+    _, key = api_key_issue(user=user)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert api_key_user(key=key) == user  # noticed, not frozen yet
+    _run(base + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
+    assert DormancyCase.objects.get(user=user).state == State.FROZEN
+
+    assert api_key_user(key=key) is None
+    for action in ("balance", "services", "add"):
+        response = client.post("/api/v2", {"key": key, "action": action})
+        assert (response.status_code, response.json()) == (200, {"error": "Invalid API key"})
+    client.force_login(user)
+    page = client.get("/orders/new/")
+    assert page.status_code == 403
+    assert "Your balance is frozen after a long inactivity" in page.content.decode()
+
+    dormancy_restore_request(user=user)  # the freeze ends: the key and the order page work
+    assert api_key_user(key=key) == user
+    assert client.post("/api/v2", {"key": key, "action": "balance"}).json()["balance"] == "40.00"
+    assert client.get("/orders/new/").status_code == 200

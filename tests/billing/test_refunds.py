@@ -113,3 +113,24 @@ def test_someone_elses_refund_is_a_404(refund_customer, client):
     client.force_login(UserFactory())
     assert client.post(reverse("billing:refund_confirm", args=[offer.pk])).status_code == 404
     assert client.post(reverse("billing:withdrawal_cancel", args=[offer.pk])).status_code == 404
+
+
+def test_no_refund_offered_or_confirmed_while_the_account_is_held(
+    refund_customer, client
+):  # R-AUP-2, R-WDR-5
+    from legal.services import account_hold, hold_release
+
+    user, finance = refund_customer, StaffFactory()
+    offer = refund_offer(user=user, actor=finance, reference="ticket #7")
+    hold = account_hold(user=user, reason="Under investigation", actor=finance)
+    with pytest.raises(WithdrawalRefused, match="on hold under investigation"):
+        refund_offer(user=user, actor=finance, reference="ticket #8")
+    client.force_login(user)
+    response = client.post(reverse("billing:refund_confirm", args=[offer.pk]), follow=True)
+    assert "withdrawals and refunds wait until staff finish it" in response.content.decode()
+    offer.refresh_from_db()
+    assert offer.status == Withdrawal.Status.AWAITING_CONFIRMATION
+    assert balance_get(user=user).held == 0
+
+    hold_release(hold=hold, note="Cleared", actor=finance)
+    assert refund_confirm(user=user, withdrawal_id=offer.pk).status == Withdrawal.Status.PENDING

@@ -253,3 +253,34 @@ def test_a_placed_order_cancels_the_pending_withdrawal(db, localstripe, assert_l
     assert withdrawal.status == Withdrawal.Status.CANCELED
     assert _balances(user) == (D("8.30"), D("0"), D("0"))
     assert_ledger_ok()
+
+
+def test_no_withdrawal_or_payout_while_the_account_is_held(
+    db, client, localstripe, assert_ledger_ok
+):  # R-AUP-2, R-WDR-5: a hold keeps the balance as evidence; nothing is paid out meanwhile
+    from legal.services import account_hold, hold_release
+
+    user = UserFactory()
+    deposit = card_deposit(user, "20.00", localstripe)
+    finance = StaffFactory()
+    hold = account_hold(user=user, reason="Chargebacks from linked cards", actor=finance)
+    client.force_login(user)
+    page = client.post(
+        "/billing/withdrawals/", {"expected_amount": str(payout_figure(user=user).amount)}
+    )
+    assert "withdrawals and refunds wait until staff finish it" in page.content.decode()
+    assert not Withdrawal.objects.filter(user=user).exists()
+    hold_release(hold=hold, note="Cleared", actor=finance)
+
+    withdrawal = withdrawal_request(user=user)  # pending, then a new hold before the payout
+    hold = account_hold(user=user, reason="New report", actor=finance)
+    with pytest.raises(WithdrawalRefused, match="on hold under investigation"):
+        withdrawal_approve(withdrawal_id=withdrawal.pk, actor=finance)
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.PENDING
+    assert _refunds(localstripe, deposit.stripe_payment_intent) == []
+    assert _balances(user) == (D("0"), D("0"), D("20.00") - withdrawal.fee)
+
+    hold_release(hold=hold, note="Cleared again", actor=finance)
+    assert withdrawal_approve(withdrawal_id=withdrawal.pk, actor=finance).status == "paid"
+    assert_ledger_ok()

@@ -148,3 +148,33 @@ def test_the_updates_page_is_paginated(client):
     assert "Page 1 of 2" in first
     second = client.get("/services/updates/?page=2").content.decode()
     assert second.count('text-bg-primary">New service</span>') == 5
+
+
+def test_no_refill_shown_when_every_route_refuses_refills(client, customer, catalog):
+    # R-ORD-13, issue 16: a route whose provider answered `refill` with a server error is
+    # marked; a service whose every route is marked offers no refill (page, filter, API).
+    from accounts.services import api_key_issue
+    from orders.models import RefillUnsupported
+    from tests.catalog.factories import ProviderServiceFactory
+
+    followers = catalog["followers"]
+    first, second = ProviderServiceFactory.create_batch(2, service=followers)
+    ProviderServiceFactory(service=followers, enabled=False)  # a route switched off: not used
+    _, key = api_key_issue(user=customer)
+
+    def shown() -> tuple[bool, bool, bool]:
+        html = client.get("/services/").content.decode()
+        api = client.post("/api/v2", {"key": key, "action": "services"}).json()
+        return (
+            ">Refill 30 d<" in html,  # the label, not the name
+            followers.name in _names(client.get("/services/?refill=on")),
+            next(s["refill"] for s in api if s["service"] == followers.pk),
+        )
+
+    RefillUnsupported.objects.create(provider_service=first, detail="HTTP 502")
+    assert shown() == (True, True, True)  # the second route still refills
+    RefillUnsupported.objects.create(provider_service=second, detail="HTTP 500")
+    assert shown() == (False, False, False)
+    assert _queries(client) == 2  # still one query for the services
+    RefillUnsupported.objects.filter(provider_service=second).delete()  # staff try it again
+    assert shown() == (True, True, True)

@@ -184,3 +184,48 @@ def test_support_rows_are_found_through_their_owner():  # R-PRV-3 (tickets with 
     assert _user_path(Ticket) == "user"
     assert _user_path(Message) == "ticket__user"  # staff replies on the customer's ticket too
     assert _user_path(AbuseReport) == "reporter"
+
+
+def test_export_has_my_tickets_messages_and_screenshots_not_staff_notes(
+    client, settings, tmp_path, django_capture_on_commit_callbacks
+):  # R-PRV-3: support tickets, their messages (no internal notes) and attachments
+    from support.models import Ticket
+    from support.services import ticket_open, ticket_reply_staff
+    from tests.factories import StaffFactory, UserFactory
+    from tests.support import helpers
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "support_private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": "/no-public-url/"},
+        },
+    }
+    me, other, agent = UserFactory(username="alice"), UserFactory(), StaffFactory()
+    mine = ticket_open(user=me, kind=Ticket.Kind.OTHER, subject="Where is my order",
+                       body="It has not started.", uploads=[helpers.png("mine.png")])  # fmt: skip
+    ticket_reply_staff(ticket_id=mine.pk, actor=agent, body="Looking into it now.",
+                       uploads=[helpers.png("answer.png")])  # fmt: skip
+    ticket_reply_staff(ticket_id=mine.pk, actor=agent, body="Staff only: a reseller",
+                       internal=True, uploads=[helpers.png("note.png")])  # fmt: skip
+    theirs = ticket_open(user=other, kind=Ticket.Kind.OTHER, subject="Mallory's problem",
+                         body="Mallory's words", uploads=[helpers.png("theirs.png")])  # fmt: skip
+
+    client.force_login(me)
+    archive = _archive(client, django_capture_on_commit_callbacks)
+    everything = "".join(
+        archive.read(name).decode() for name in archive.namelist() if name.endswith(".json")
+    )
+    tickets = json.loads(archive.read("tickets.json"))
+    assert [t["subject"] for t in tickets["ticket"]] == ["Where is my order"]
+    assert [m["body"] for m in tickets["ticketmessage"]] == [
+        "It has not started.",
+        "Looking into it now.",
+    ]
+    files = [name for name in archive.namelist() if name.startswith("attachments/")]
+    assert len(files) == 2  # the customer's screenshot and the one in staff's answer
+    assert sorted(a["original_name"] for a in tickets["attachment"]) == ["answer.png", "mine.png"]
+    for row in tickets["attachment"]:
+        assert archive.read(row["file"])[:8] == b"\x89PNG\r\n\x1a\n"
+    for absent in ("Staff only", "note.png", "Mallory", "theirs.png", theirs.subject):
+        assert absent not in everything, absent

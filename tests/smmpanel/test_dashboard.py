@@ -93,3 +93,22 @@ def test_a_new_customer_sees_an_empty_but_useful_dashboard(client, customer):
     assert 'id="dash-balance-total">$0.00<' in page
     assert 'id="dash-spend-month">$0.00<' in page
     assert "Place your first order" in page
+
+
+def test_open_tickets_show_on_the_dashboard(client, customer):  # issue 14, R-SUP-1
+    from support.models import Ticket
+    from support.services import ticket_close, ticket_open
+
+    def _open(user, subject):
+        return ticket_open(user=user, kind=Ticket.Kind.OTHER, subject=subject, body="Help.")
+
+    _open(customer, "Still open here")
+    done = _open(customer, "Closed one")
+    ticket_close(ticket_id=done.pk, actor=customer, user=customer)
+    _open(UserFactory(), "Someone else's")
+    client.force_login(customer)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert 'id="dash-tickets"' in html
+    assert "Still open here" in html
+    assert "Closed one" not in html
+    assert "Someone else" not in html

@@ -152,3 +152,20 @@ def test_provider_health_error_rate_by_class_and_latency(
     assert health["errors_by_reason"] == {"http_error": 1}  # the client's class for a 503
     assert health["latency_ms"] is not None
     assert "50.0 %" in html
+
+
+def test_open_tickets_are_counted_from_the_support_desk(admin_client, customer):  # R-SUP-1
+    from support.models import Ticket
+    from support.services import ticket_close, ticket_open, ticket_reply_staff
+
+    def _open(subject):
+        return ticket_open(user=customer, kind=Ticket.Kind.OTHER, subject=subject, body="Help.")
+
+    _open("waiting")
+    ticket_reply_staff(ticket_id=_open("answered").pk, actor=StaffFactory(), body="Done?")
+    closed = _open("closed")
+    ticket_close(ticket_id=closed.pk, actor=customer, user=customer)
+    stats_refresh()
+    assert Snapshot.objects.get(key="live").data["open_tickets"] == 2
+    html = admin_client.get("/staff/dashboard/").content.decode()
+    assert "Open tickets: <strong>2</strong>" in html
