@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 
 def username_normalize(username: str) -> str:
@@ -15,9 +16,9 @@ class User(AbstractUser):
     """A customer or a staff member of the panel."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"  # R-ACC-5
-        CLOSED = "closed", "Closed"  # R-ACC-6
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")  # R-ACC-5
+        CLOSED = "closed", _("Closed")  # R-ACC-6
 
     email = models.EmailField("email address", unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -150,9 +151,9 @@ class AccountSignal(models.Model):
     ``accounts.selectors.accounts_linked`` groups accounts by them."""
 
     class Kind(models.TextChoices):
-        SIGNUP_IP = "signup_ip", "Sign-up IP"
-        CARD = "card", "Card fingerprint"
-        DEVICE = "device", "Device cookie"
+        SIGNUP_IP = "signup_ip", _("Sign-up IP")
+        CARD = "card", _("Card fingerprint")
+        DEVICE = "device", _("Device cookie")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
