@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 
 from tests.customer_pages import customer_urls, demo_customer
 
@@ -30,6 +31,13 @@ TOKEN = re.compile(
 NOT_TEXT = re.compile(r"{% block main_class %}[^{]*{% endblock %}")
 # Customer extra pages beyond tests/customer_pages.PAGES.
 EXTRA_PAGES = ["billing:withdrawals", "accounts:privacy", "billing:affiliates", "support:new"]
+
+
+@pytest.fixture(autouse=True)
+def _back_to_english():
+    """A Spanish request leaves the thread's language active: later tests expect English."""
+    yield
+    translation.deactivate()
 
 
 def customer_templates() -> list[Path]:
