@@ -126,6 +126,25 @@ class Notice(models.Model):
         return f"{self.kind}: {self.subject}"
 
 
+class NoticeMailOff(models.Model):
+    """A customer's "do not mail me" for one switch of ``accounts.notices.MAIL_SWITCHES``
+    (issue 14). No row: mailed. The in-account notice shows either way."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_mail_off"
+    )
+    switch = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "switch"], name="notice_mail_off_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: no mail for {self.switch}"
+
+
 class SignIn(models.Model):
     """One sign-in: when, from which IP and country (R-PRV-1). Deleted after
     ``PRIVACY_SIGNIN_RETENTION_DAYS`` by the beat task ``accounts.sign_ins_purge``."""

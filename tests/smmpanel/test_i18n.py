@@ -27,8 +27,9 @@ TOKEN = re.compile(
     r"|<style.*?</style>|<!--.*?-->|<[^>]*>)",
     re.S,
 )
-# Blocks whose content is a CSS class, not text.
-NOT_TEXT = re.compile(r"{% block main_class %}[^{]*{% endblock %}")
+BLOCK_TRANSLATE = re.compile(r"{%\s*blocktranslate\b[^%]*%}(.*?){%\s*endblocktranslate\s*%}", re.S)
+# Blocks whose content is a CSS class, not text; blocktranslate bodies are translated.
+NOT_TEXT = re.compile(r"{% block main_class %}[^{]*{% endblock %}|" + BLOCK_TRANSLATE.pattern, re.S)
 # Customer extra pages beyond tests/customer_pages.PAGES.
 EXTRA_PAGES = ["billing:withdrawals", "accounts:privacy", "billing:affiliates", "support:new"]
 
@@ -54,6 +55,8 @@ def template_msgids() -> set[str]:
         for double, single in TRANSLATE_TAG.findall(path.read_text()):
             # Django's {% translate %} doubles % for its python-format msgid.
             found.add((double or single).replace("%", "%%"))
+        for body in BLOCK_TRANSLATE.findall(path.read_text()):
+            found.add(re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", body))
     return found
 
 
@@ -150,7 +153,8 @@ def test_customer_pages_render_in_spanish(client):
     ]
     assert len(phrases) > 150
     # Data is not UI: service and category names come from the providers as they are, ledger
-    # memos and order history notes are stored as written.
+    # memos, order history notes and notices are stored as written.
+    from accounts.models import Notice
     from billing.models import Transaction
     from catalog.models import Category, Service
     from orders.models import OrderEvent
@@ -159,7 +163,9 @@ def test_customer_pages_render_in_spanish(client):
         {*Service.objects.values_list("name", flat=True)}
         | {*Category.objects.values_list("name", flat=True)}
         | {*Transaction.objects.values_list("memo", flat=True)}
-        | {*OrderEvent.objects.values_list("note", flat=True)},
+        | {*OrderEvent.objects.values_list("note", flat=True)}
+        | {*Notice.objects.values_list("subject", flat=True)}
+        | {*Notice.objects.values_list("body", flat=True)},
         key=len,
         reverse=True,
     )
