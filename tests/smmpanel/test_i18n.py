@@ -225,3 +225,19 @@ def test_api_errors_stay_english_in_spanish(client):
     response = client.post("/api/v2", {"action": "balance"}, HTTP_ACCEPT_LANGUAGE="es")
     assert "error" in response.json()
     assert response.json()["error"].isascii()
+
+
+@pytest.mark.django_db
+def test_view_messages_are_spanish_and_money_keeps_its_rule(client):
+    from decimal import Decimal
+
+    from tests.catalog.factories import ServiceFactory
+    from tests.orders.factories import funded_customer, place
+
+    user = funded_customer(deposited="5")
+    service = ServiceFactory(rate=Decimal("2.00"), min_quantity=10, cancel=True)
+    order = place(user, service, quantity=1000)
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = client.post(reverse("orders:cancel", args=[order.pk]), follow=True).content.decode()
+    assert f"El pedido #{order.pk} está cancelado; $2.00 ha vuelto." in html.unescape(page)
