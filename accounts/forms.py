@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from legal.models import Document
 from legal.selectors import document_current
@@ -13,7 +14,7 @@ class SignupForm(forms.Form):
     """The fields allauth's sign-up form adds for the panel (R-ACC-1)."""
 
     is_adult = forms.BooleanField(
-        label="I am 18 years or older",
+        label=_("I am 18 years or older"),
         error_messages={"required": "You must be 18 or older to use the panel."},
     )
     accept_terms = forms.BooleanField(
@@ -31,7 +32,9 @@ class SignupForm(forms.Form):
         cleaned = super().clean()
         self.terms = document_current(kind=Document.Kind.TERMS)
         if self.terms is None:
-            raise forms.ValidationError("Sign-up is closed until Terms of Service are published.")
+            raise forms.ValidationError(
+                _("Sign-up is closed until Terms of Service are published.")
+            )
         return cleaned
 
     def signup(self, request, user) -> None:

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 
 class AccountStatusMiddleware:
@@ -14,7 +15,7 @@ class AccountStatusMiddleware:
         user = request.user
         if user.is_authenticated and not user.is_staff and not user.can_order:
             logout(request)
-            messages.error(request, "Your account is not active; you have been signed out.")
+            messages.error(request, _("Your account is not active; you have been signed out."))
             return redirect("account_login")
         return self.get_response(request)
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 
 def username_normalize(username: str) -> str:
@@ -15,9 +16,9 @@ class User(AbstractUser):
     """A customer or a staff member of the panel."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"  # R-ACC-5
-        CLOSED = "closed", "Closed"  # R-ACC-6
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")  # R-ACC-5
+        CLOSED = "closed", _("Closed")  # R-ACC-6
 
     email = models.EmailField("email address", unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -125,6 +126,25 @@ class Notice(models.Model):
         return f"{self.kind}: {self.subject}"
 
 
+class NoticeMailOff(models.Model):
+    """A customer's "do not mail me" for one switch of ``accounts.notices.MAIL_SWITCHES``
+    (issue 14). No row: mailed. The in-account notice shows either way."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_mail_off"
+    )
+    switch = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "switch"], name="notice_mail_off_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: no mail for {self.switch}"
+
+
 class SignIn(models.Model):
     """One sign-in: when, from which IP and country (R-PRV-1). Deleted after
     ``PRIVACY_SIGNIN_RETENTION_DAYS`` by the beat task ``accounts.sign_ins_purge``."""
@@ -150,9 +170,9 @@ class AccountSignal(models.Model):
     ``accounts.selectors.accounts_linked`` groups accounts by them."""
 
     class Kind(models.TextChoices):
-        SIGNUP_IP = "signup_ip", "Sign-up IP"
-        CARD = "card", "Card fingerprint"
-        DEVICE = "device", "Device cookie"
+        SIGNUP_IP = "signup_ip", _("Sign-up IP")
+        CARD = "card", _("Card fingerprint")
+        DEVICE = "device", _("Device cookie")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -93,3 +93,10 @@ def accounts_linked_over_limit(*, user) -> bool:
 # --- dashboard (issue 14) ---
 def notices_unread(*, user, limit: int = 10) -> list[Notice]:
     return list(Notice.objects.filter(user=user, read_at__isnull=True).order_by("-pk")[:limit])
+
+
+def notice_mail_off(*, user) -> set[str]:
+    """The mail switches ``user`` turned off (issue 14, ``accounts.notices``)."""
+    from .models import NoticeMailOff
+
+    return set(NoticeMailOff.objects.filter(user=user).values_list("switch", flat=True))

@@ -2,6 +2,7 @@ import ipaddress
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from legal.models import Document
@@ -11,7 +12,7 @@ from smmpanel.readcache import stamp_bump
 from . import apikeys
 from .exceptions import AccountStatusRefused
 from .geo import ip_country
-from .models import AccountSignal, AccountStatusChange, ApiKey, Notice, SignIn, User
+from .models import AccountSignal, AccountStatusChange, ApiKey, Notice, NoticeMailOff, SignIn, User
 
 
 def user_signup_complete(
@@ -173,15 +174,39 @@ def notice_send(
     from .tasks import notice_email_task
 
     notice = Notice.objects.create(user=user, kind=kind, subject=subject, body=body, url=url)
-    if email:
+    if email and notice_mail_wanted(user=user, kind=kind):
         notice_email_task.delay_on_commit(notice.id)
     return notice
+
+
+def notice_mail_wanted(*, user, kind: str) -> bool:
+    """Whether the customer lets this kind of notice be mailed (their switch on the account
+    page, issue 14); a kind no switch covers, or a required one, is always mailed."""
+    from .notices import mail_switch_for
+
+    switch = mail_switch_for(kind)
+    if switch is None or switch.required:
+        return True
+    return not NoticeMailOff.objects.filter(user=user, switch=switch.key).exists()
+
+
+def notice_mail_set(*, user, switch: str, on: bool) -> None:
+    """Turn one mail switch on or off for ``user``; a required switch stays on."""
+    from .notices import SWITCHES_BY_KEY
+
+    if switch not in SWITCHES_BY_KEY:
+        raise ValueError(f"unknown mail switch: {switch}")
+    if on or SWITCHES_BY_KEY[switch].required:
+        NoticeMailOff.objects.filter(user=user, switch=switch).delete()
+    else:
+        NoticeMailOff.objects.get_or_create(user=user, switch=switch)
 
 
 def notice_email(*, notice_id: int) -> bool:
     """Mail one notice once (safe to run twice); ``True`` when it was sent now."""
     from allauth.account.models import EmailAddress
     from django.core.mail import send_mail
+    from django.template.loader import render_to_string
 
     with transaction.atomic():
         notice = (
@@ -194,11 +219,17 @@ def notice_email(*, notice_id: int) -> bool:
         ).exists()
         if not verified:
             return False
-        body = notice.body
-        if notice.url:
-            body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{notice.url}".strip()
+        link = f"{settings.SITE_URL.rstrip('/')}{notice.url}" if notice.url else ""
+        context = {
+            "notice": notice,
+            "link": link,
+            "account_link": f"{settings.SITE_URL.rstrip('/')}{reverse('accounts:overview')}",
+            "SITE_NAME": settings.SITE_NAME,
+        }
+        text = render_to_string("accounts/email/notice.txt", context).strip()
+        html = render_to_string("accounts/email/notice.html", context)
         prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
-        send_mail(prefix + notice.subject, body, None, [notice.user.email])
+        send_mail(prefix + notice.subject, text, None, [notice.user.email], html_message=html)
         notice.emailed_at = timezone.now()
         notice.save(update_fields=["emailed_at"])
     return True

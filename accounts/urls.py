@@ -18,4 +18,5 @@ urlpatterns = [
     # --- notices on the dashboard (issue 14) ---
     path("notices/<int:notice_id>/read/", views.notice_read, name="notice_read"),
     path("notices/read/", views.notices_read, name="notices_read"),
+    path("notices/mail/", views.notice_mail, name="notice_mail"),  # mail switches (issue 14)
 ]

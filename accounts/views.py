@@ -1,7 +1,9 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
@@ -9,12 +11,30 @@ from django_ratelimit.decorators import ratelimit
 from catalog.selectors import custom_rates_for_user
 
 from . import services
-from .selectors import api_key_active, user_has_totp
+from .selectors import api_key_active, notice_mail_off, user_has_totp
 
 
 @login_required
 def overview(request):
-    return render(request, "accounts/overview.html", {"has_totp": user_has_totp(request.user)})
+    from .notices import MAIL_SWITCHES
+
+    off = notice_mail_off(user=request.user)
+    switches = [(switch, switch.required or switch.key not in off) for switch in MAIL_SWITCHES]
+    context = {"has_totp": user_has_totp(request.user), "mail_switches": switches}
+    return render(request, "accounts/overview.html", context)
+
+
+@login_required
+@require_POST
+def notice_mail(request):
+    """The account page's mail switches (issue 14): the ticked ones are on."""
+    from .notices import MAIL_SWITCHES
+
+    wanted = set(request.POST.getlist("mail"))
+    for switch in MAIL_SWITCHES:
+        services.notice_mail_set(user=request.user, switch=switch.key, on=switch.key in wanted)
+    messages.success(request, _("Your mail notice choices are saved."))
+    return redirect("accounts:overview")
 
 
 @login_required

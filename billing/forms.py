@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .exceptions import DepositRefused, PromoCodeRefused
 from .models import Account, PromoCode, Transaction
@@ -15,13 +16,13 @@ def _usd(amount: Decimal) -> str:
 
 class AddFundsForm(forms.Form):
     amount = forms.DecimalField(
-        label="Amount (USD)",
+        label=_("Amount (USD)"),
         max_digits=12,
         decimal_places=2,
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
     )
     promo_code = forms.CharField(
-        label="Promo code",
+        label=_("Promo code"),
         required=False,
         max_length=32,
         widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
@@ -48,7 +49,7 @@ class AddFundsForm(forms.Form):
         cleaned = super().clean()
         code, amount = cleaned.get("promo_code"), cleaned.get("amount")
         if code and amount is None and not PromoCode.objects.filter(code=code).exists():
-            self.add_error("promo_code", "This promo code does not exist.")
+            self.add_error("promo_code", _("This promo code does not exist."))
         elif code and amount is not None:
             try:
                 promo_code_check(code=code, user=self.user, amount=amount)  # R-PRO-1
@@ -60,22 +61,22 @@ class AddFundsForm(forms.Form):
 class HistoryFilterForm(forms.Form):
     source = forms.ChoiceField(
         required=False,
-        choices=[("", "All sources"), *((k.value, k.label) for k in Account.ALL_CUSTOMER_KINDS)],
+        choices=[("", _("All sources")), *((k.value, k.label) for k in Account.ALL_CUSTOMER_KINDS)],
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     reason = forms.ChoiceField(
         required=False,
-        choices=[("", "All movements"), *Transaction.Reason.choices],
+        choices=[("", _("All movements")), *Transaction.Reason.choices],
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     date_from = forms.DateField(
         required=False,
-        label="From",
+        label=_("From"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
     )
     date_to = forms.DateField(
         required=False,
-        label="To",
+        label=_("To"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
     )
 
@@ -93,7 +94,7 @@ class StaffBalanceForm(forms.Form):
     ADJUST_DEPOSITED = "adjust_deposited"
     ADJUST_PROMOTIONAL = "adjust_promotional"
 
-    customer = forms.CharField(label="Customer (username or email)", max_length=254)
+    customer = forms.CharField(label=_("Customer (username or email)"), max_length=254)
     action = forms.ChoiceField(
         choices=[
             (GRANT, "Grant Promotional Credit"),
@@ -102,13 +103,13 @@ class StaffBalanceForm(forms.Form):
         ]
     )
     amount = forms.DecimalField(
-        label="Amount (USD)",
+        label=_("Amount (USD)"),
         max_digits=20,
         decimal_places=5,
-        help_text="A negative adjustment beyond the balance leaves the rest owed (R-BAL-5).",
+        help_text=_("A negative adjustment beyond the balance leaves the rest owed (R-BAL-5)."),
     )
     reason = forms.CharField(
-        max_length=200, help_text="Required; shown in the customer's balance history."
+        max_length=200, help_text=_("Required; shown in the customer's balance history.")
     )
 
     def clean_customer(self):
@@ -118,13 +119,13 @@ class StaffBalanceForm(forms.Form):
         value = self.cleaned_data["customer"].strip()
         user = get_user_model().objects.filter(Q(username=value) | Q(email__iexact=value)).first()
         if user is None:
-            raise forms.ValidationError("No customer with this username or email.")
+            raise forms.ValidationError(_("No customer with this username or email."))
         return user
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if len(reason) < 3:
-            raise forms.ValidationError("Say why, in a few words.")
+            raise forms.ValidationError(_("Say why, in a few words."))
         return reason
 
     def clean(self):
@@ -132,7 +133,7 @@ class StaffBalanceForm(forms.Form):
         amount = cleaned.get("amount")
         if amount is not None:
             if amount == 0:
-                self.add_error("amount", "The amount cannot be zero.")
+                self.add_error("amount", _("The amount cannot be zero."))
             elif cleaned.get("action") == self.GRANT and amount < 0:
-                self.add_error("amount", "A grant is a positive amount.")
+                self.add_error("amount", _("A grant is a positive amount."))
         return cleaned

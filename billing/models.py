@@ -20,31 +20,32 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .money import MoneyField
 
 
 class AccountKind(models.TextChoices):
     # A customer's accounts (user set, balance cached).
-    DEPOSITED = "deposited", "Deposited Funds"
-    PROMOTIONAL = "promotional", "Promotional Credit"
-    OWED = "owed", "Owed"
+    DEPOSITED = "deposited", _("Deposited Funds")
+    PROMOTIONAL = "promotional", _("Promotional Credit")
+    OWED = "owed", _("Owed")
     # The panel's accounts (no user, no cached balance).
-    PROCESSOR_CLEARING = "processor_clearing", "Processor clearing"
-    BANK = "bank", "Bank (manual top-ups)"
-    SALES = "sales", "Sales"
-    PROCESSOR_FEES = "processor_fees", "Processor fees"
-    PROMOTIONS_EXPENSE = "promotions_expense", "Promotions expense"
-    FORFEITURES = "forfeitures", "Forfeitures"
-    ADJUSTMENTS = "adjustments", "Staff adjustments"
+    PROCESSOR_CLEARING = "processor_clearing", _("Processor clearing")
+    BANK = "bank", _("Bank (manual top-ups)")
+    SALES = "sales", _("Sales")
+    PROCESSOR_FEES = "processor_fees", _("Processor fees")
+    PROMOTIONS_EXPENSE = "promotions_expense", _("Promotions expense")
+    FORFEITURES = "forfeitures", _("Forfeitures")
+    ADJUSTMENTS = "adjustments", _("Staff adjustments")
     # Issue 12 (money after the deposit). A customer's further accounts, created when first
     # needed, with the same cached balance and CHECK as the three above.
-    PAYOUT_HOLD = "payout_hold", "Pending payout"  # R-WDR-3: held until paid or canceled
-    AFFILIATE = "affiliate", "Affiliate balance"  # R-PRO-3
-    DORMANT = "dormant", "Frozen (dormant) funds"  # R-DOR-2
+    PAYOUT_HOLD = "payout_hold", _("Pending payout")  # R-WDR-3: held until paid or canceled
+    AFFILIATE = "affiliate", _("Affiliate balance")  # R-PRO-3
+    DORMANT = "dormant", _("Frozen (dormant) funds")  # R-DOR-2
     # The panel's further accounts.
-    WITHDRAWAL_FEES = "withdrawal_fees", "Withdrawal fees"  # R-WDR-3 (income)
-    AFFILIATE_EXPENSE = "affiliate_expense", "Affiliate commissions"  # R-PRO-3 (expense)
+    WITHDRAWAL_FEES = "withdrawal_fees", _("Withdrawal fees")  # R-WDR-3 (income)
+    AFFILIATE_EXPENSE = "affiliate_expense", _("Affiliate commissions")  # R-PRO-3 (expense)
 
 
 _CUSTOMER_KIND_VALUES = [
@@ -146,37 +147,37 @@ class Account(models.Model):
 
 
 class TransactionReason(models.TextChoices):
-    DEPOSIT = "deposit", "Deposit"
-    PROMO_BONUS = "promo_bonus", "Promo code bonus"
-    PROMO_GRANT = "promo_grant", "Promotional credit"
-    SPEND = "spend", "Order charge"
-    RETURN = "return", "Return"
-    ADJUSTMENT = "adjustment", "Staff adjustment"
+    DEPOSIT = "deposit", _("Deposit")
+    PROMO_BONUS = "promo_bonus", _("Promo code bonus")
+    PROMO_GRANT = "promo_grant", _("Promotional credit")
+    SPEND = "spend", _("Order charge")
+    RETURN = "return", _("Return")
+    ADJUSTMENT = "adjustment", _("Staff adjustment")
     # Issue 12.
-    WITHDRAWAL = "withdrawal", "Withdrawal requested"
-    WITHDRAWAL_UNDO = "withdrawal_undo", "Withdrawal canceled"
-    PAYOUT = "payout", "Paid out to card"
-    REFUND = "refund", "Refund"
-    CHARGEBACK = "chargeback", "Chargeback"
-    FREEZE = "freeze", "Dormancy freeze"
-    FORFEIT = "forfeit", "Forfeited"
-    RESTORE = "restore", "Restored"
-    COMMISSION = "commission", "Affiliate commission"
-    CLAWBACK = "clawback", "Commission clawback"
-    TRANSFER = "transfer", "Affiliate transfer"
+    WITHDRAWAL = "withdrawal", _("Withdrawal requested")
+    WITHDRAWAL_UNDO = "withdrawal_undo", _("Withdrawal canceled")
+    PAYOUT = "payout", _("Paid out to card")
+    REFUND = "refund", _("Refund")
+    CHARGEBACK = "chargeback", _("Chargeback")
+    FREEZE = "freeze", _("Dormancy freeze")
+    FORFEIT = "forfeit", _("Forfeited")
+    RESTORE = "restore", _("Restored")
+    COMMISSION = "commission", _("Affiliate commission")
+    CLAWBACK = "clawback", _("Commission clawback")
+    TRANSFER = "transfer", _("Affiliate transfer")
 
 
 class RefKind(models.TextChoices):
-    ORDER = "order", "Order"
-    DEPOSIT = "deposit", "Payment"
-    PROMO_CODE = "promo_code", "Promo code"
-    STAFF = "staff", "Staff action"
+    ORDER = "order", _("Order")
+    DEPOSIT = "deposit", _("Payment")
+    PROMO_CODE = "promo_code", _("Promo code")
+    STAFF = "staff", _("Staff action")
     # Issue 12.
-    WITHDRAWAL = "withdrawal", "Withdrawal"
-    DISPUTE = "dispute", "Dispute"
-    DORMANCY = "dormancy", "Dormancy"
-    COMMISSION = "commission", "Commission"
-    ACCOUNT = "account", "Account"
+    WITHDRAWAL = "withdrawal", _("Withdrawal")
+    DISPUTE = "dispute", _("Dispute")
+    DORMANCY = "dormancy", _("Dormancy")
+    COMMISSION = "commission", _("Commission")
+    ACCOUNT = "account", _("Account")
 
 
 class Transaction(models.Model):
@@ -261,8 +262,8 @@ class PromoCode(models.Model):
     """A code that adds Promotional Credit to a deposit (R-PRO-1)."""
 
     class Kind(models.TextChoices):
-        FIXED = "fixed", "Fixed amount (USD)"
-        PERCENT = "percent", "Percentage of the deposit"
+        FIXED = "fixed", _("Fixed amount (USD)")
+        PERCENT = "percent", _("Percentage of the deposit")
 
     code = models.CharField(max_length=32, unique=True, help_text="Stored in capitals.")
     description = models.CharField(max_length=200, blank=True)
@@ -324,14 +325,14 @@ class Deposit(models.Model):
     """A top-up: paid by card through Stripe, or booked by an operator (R-BAL-2)."""
 
     class Method(models.TextChoices):
-        STRIPE = "stripe", "Card (Stripe)"
-        MANUAL = "manual", "Manual (operator)"
+        STRIPE = "stripe", _("Card (Stripe)")
+        MANUAL = "manual", _("Manual (operator)")
 
     class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-        PROCESSING = "processing", "Pending"
-        CREDITED = "credited", "Credited"
-        FAILED = "failed", "Failed"
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        PROCESSING = "processing", _("Pending")
+        CREDITED = "credited", _("Credited")
+        FAILED = "failed", _("Failed")
 
     FINAL = (Status.CREDITED, Status.FAILED)
 
@@ -453,17 +454,17 @@ class Withdrawal(models.Model):
     payout account until Stripe refunds it to the original payments or it is canceled."""
 
     class Kind(models.TextChoices):
-        WITHDRAWAL = "withdrawal", "Withdrawal"
-        REFUND = "refund", "Refund to card"
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        REFUND = "refund", _("Refund to card")
 
     class Status(models.TextChoices):
-        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting your confirmation"
-        PENDING = "pending", "Pending"
-        PAYING = "paying", "Being paid"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed (returned to balance)"
-        CANCELED = "canceled", "Canceled"
-        REJECTED = "rejected", "Rejected"
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting your confirmation")
+        PENDING = "pending", _("Pending")
+        PAYING = "paying", _("Being paid")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed (returned to balance)")
+        CANCELED = "canceled", _("Canceled")
+        REJECTED = "rejected", _("Rejected")
 
     TRANSITIONS = {
         Status.AWAITING_CONFIRMATION: {Status.PENDING, Status.CANCELED, Status.REJECTED},
@@ -701,9 +702,9 @@ class Commission(models.Model):
     """The referrer's commission on one deposit of a referred customer (R-PRO-3)."""
 
     class Status(models.TextChoices):
-        CREDITED = "credited", "Credited"
-        REFUSED = "refused", "Refused (self-referral)"
-        CLAWED_BACK = "clawed_back", "Clawed back"
+        CREDITED = "credited", _("Credited")
+        REFUSED = "refused", _("Refused (self-referral)")
+        CLAWED_BACK = "clawed_back", _("Clawed back")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="commissions")
     deposit = models.OneToOneField(Deposit, on_delete=models.PROTECT, related_name="commission")
@@ -741,11 +742,11 @@ class DormancyCase(models.Model):
     """
 
     class State(models.TextChoices):
-        NOTICED = "noticed", "Freeze notice sent"
-        FROZEN = "frozen", "Frozen"
-        FORFEITED = "forfeited", "Forfeited"
-        RESTORED = "restored", "Restored"
-        LAPSED = "lapsed", "Active again before the freeze"
+        NOTICED = "noticed", _("Freeze notice sent")
+        FROZEN = "frozen", _("Frozen")
+        FORFEITED = "forfeited", _("Forfeited")
+        RESTORED = "restored", _("Restored")
+        LAPSED = "lapsed", _("Active again before the freeze")
 
     TRANSITIONS = {
         State.NOTICED: {State.FROZEN, State.LAPSED},

@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from smmpanel.exceptions import DomainError
@@ -48,7 +49,9 @@ def withdrawals_page(request):
                 error = exc.message
             else:
                 messages.success(
-                    request, f"Withdrawal #{withdrawal.pk} requested: the amount is on hold."
+                    request,
+                    _("Withdrawal #%(number)s requested: the amount is on hold.")
+                    % {"number": withdrawal.pk},
                 )
                 return redirect("billing:withdrawals")
     return render(
@@ -73,7 +76,7 @@ def withdrawal_cancel(request, withdrawal_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Request #{withdrawal.pk} canceled.")
+        messages.success(request, _("Request #%(number)s canceled.") % {"number": withdrawal.pk})
     return redirect("billing:withdrawals")
 
 
@@ -87,7 +90,10 @@ def refund_confirm(request, withdrawal_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Refund #{withdrawal.pk} confirmed: the amount is on hold.")
+        messages.success(
+            request,
+            _("Refund #%(number)s confirmed: the amount is on hold.") % {"number": withdrawal.pk},
+        )
     return redirect("billing:withdrawals")
 
 
@@ -99,7 +105,7 @@ def dormancy_restore(request):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your frozen Deposited Funds are back in your balance.")
+        messages.success(request, _("Your frozen Deposited Funds are back in your balance."))
     return redirect("billing:withdrawals")
 
 
@@ -117,7 +123,7 @@ def affiliates_page(request):
         except DomainError as exc:
             error = exc.message
         else:
-            messages.success(request, "Moved to your panel balance.")
+            messages.success(request, _("Moved to your panel balance."))
             return redirect("billing:affiliates")
     return render(
         request,

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Category, Provider
 from .selectors import ServiceFilters
@@ -9,16 +10,16 @@ class ServiceFilterForm(forms.Form):
     """The services page's search and filters (GET, so it works without JavaScript)."""
 
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=100,
         widget=forms.TextInput(
-            attrs={"class": "form-control", "placeholder": "Service name, category or ID"}
+            attrs={"class": "form-control", "placeholder": _("Service name, category or ID")}
         ),
     )
     platform = forms.ChoiceField(
         required=False,
-        choices=[("", "All platforms"), *Category.Platform.choices],
+        choices=[("", _("All platforms")), *Category.Platform.choices],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     category = forms.TypedChoiceField(
@@ -28,19 +29,19 @@ class ServiceFilterForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     refill = forms.BooleanField(
-        label="Refill",
+        label=_("Refill"),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
     dripfeed = forms.BooleanField(
-        label="Drip-feed",
+        label=_("Drip-feed"),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "All categories")] + [
+        self.fields["category"].choices = [("", _("All categories"))] + [
             (category.pk, category.name) for category in categories
         ]
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from billing.money import MoneyField
 
@@ -21,14 +22,14 @@ class Category(models.Model):
     """A group of services on the services page, e.g. "Instagram Followers"."""
 
     class Platform(models.TextChoices):
-        INSTAGRAM = "instagram", "Instagram"
-        TIKTOK = "tiktok", "TikTok"
-        YOUTUBE = "youtube", "YouTube"
-        TELEGRAM = "telegram", "Telegram"
-        X = "x", "X (Twitter)"
-        FACEBOOK = "facebook", "Facebook"
-        SPOTIFY = "spotify", "Spotify"
-        OTHER = "other", "Other"
+        INSTAGRAM = "instagram", _("Instagram")
+        TIKTOK = "tiktok", _("TikTok")
+        YOUTUBE = "youtube", _("YouTube")
+        TELEGRAM = "telegram", _("Telegram")
+        X = "x", _("X (Twitter)")
+        FACEBOOK = "facebook", _("Facebook")
+        SPOTIFY = "spotify", _("Spotify")
+        OTHER = "other", _("Other")
 
     name = models.CharField(max_length=200, unique=True)
     platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.OTHER)
@@ -47,16 +48,16 @@ class Service(models.Model):
 
     class Type(models.TextChoices):
         # The values are the API v2 type names, sent as they are in `services`.
-        DEFAULT = "Default", "Default"
-        PACKAGE = "Package", "Package"
-        CUSTOM_COMMENTS = "Custom Comments", "Custom Comments"
-        SUBSCRIPTIONS = "Subscriptions", "Subscriptions"
+        DEFAULT = "Default", _("Default")
+        PACKAGE = "Package", _("Package")
+        CUSTOM_COMMENTS = "Custom Comments", _("Custom Comments")
+        SUBSCRIPTIONS = "Subscriptions", _("Subscriptions")
 
     class DisabledReason(models.TextChoices):
-        STAFF = "staff", "Disabled by staff"
-        PROVIDER_MISSING = "provider_missing", "No provider offers it any more"
-        BELOW_COST = "below_cost", "Provider price above ours"  # R-CAT-3
-        PRICING_ERROR = "pricing_error", "Pricing error"  # R-CAT-4
+        STAFF = "staff", _("Disabled by staff")
+        PROVIDER_MISSING = "provider_missing", _("No provider offers it any more")
+        BELOW_COST = "below_cost", _("Provider price above ours")  # R-CAT-3
+        PRICING_ERROR = "pricing_error", _("Pricing error")  # R-CAT-4
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=255)
@@ -186,8 +187,8 @@ class Provider(models.Model):
     """An upstream panel reached over API v2; its key is encrypted at rest (R-PRV-5)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        DISABLED = "disabled", "Disabled"
+        ACTIVE = "active", _("Active")
+        DISABLED = "disabled", _("Disabled")
 
     name = models.CharField(max_length=100, unique=True)
     api_url = models.URLField(max_length=500, help_text="The provider's API v2 endpoint.")
@@ -358,11 +359,11 @@ class ServiceUpdate(models.Model):
     """A public line on the Updates page: a service added, repriced, disabled or enabled."""
 
     class Kind(models.TextChoices):
-        ADDED = "added", "New service"
-        PRICE_UP = "price_up", "Price increased"
-        PRICE_DOWN = "price_down", "Price decreased"
-        DISABLED = "disabled", "Disabled"
-        ENABLED = "enabled", "Enabled"
+        ADDED = "added", _("New service")
+        PRICE_UP = "price_up", _("Price increased")
+        PRICE_DOWN = "price_down", _("Price decreased")
+        DISABLED = "disabled", _("Disabled")
+        ENABLED = "enabled", _("Enabled")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="updates")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -381,11 +382,11 @@ class StaffNotice(models.Model):
     """Something staff must know about the catalog (price rises, low provider balance)."""
 
     class Kind(models.TextChoices):
-        PRICE_RISE = "price_rise", "Provider price rise"  # R-CAT-3
-        LOW_BALANCE = "low_balance", "Provider balance low"
-        SERVICE_GONE = "service_gone", "Provider service gone"
-        PRICING_ERROR = "pricing_error", "Pricing error flagged"  # R-CAT-4
-        RECONCILE_WAIT = "reconcile_wait", "Ambiguous order waiting"  # orders, issue 9
+        PRICE_RISE = "price_rise", _("Provider price rise")  # R-CAT-3
+        LOW_BALANCE = "low_balance", _("Provider balance low")
+        SERVICE_GONE = "service_gone", _("Provider service gone")
+        PRICING_ERROR = "pricing_error", _("Pricing error flagged")  # R-CAT-4
+        RECONCILE_WAIT = "reconcile_wait", _("Ambiguous order waiting")  # orders, issue 9
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     provider = models.ForeignKey(

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Document(models.Model):
@@ -13,9 +14,9 @@ class Document(models.Model):
     """
 
     class Kind(models.TextChoices):
-        TERMS = "terms", "Terms of Service"
-        AUP = "aup", "Acceptable Use Policy"
-        PRIVACY = "privacy", "Privacy Policy"
+        TERMS = "terms", _("Terms of Service")
+        AUP = "aup", _("Acceptable Use Policy")
+        PRIVACY = "privacy", _("Privacy Policy")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     version = models.PositiveIntegerField(
@@ -84,10 +85,10 @@ class Hold(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", "On hold"
-        RELEASED = "released", "Released"
-        REJECTED = "rejected", "Rejected"
-        CANCELED = "canceled", "Canceled"
+        OPEN = "open", _("On hold")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", _("Rejected")
+        CANCELED = "canceled", _("Canceled")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     order = models.ForeignKey(
@@ -163,10 +164,10 @@ class DataExport(models.Model):
     after ``PRIVACY_EXPORT_LINK_HOURS``."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Being prepared"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -188,12 +189,12 @@ class PrivacyRequest(models.Model):
     """A customer's request to correct or delete their data (R-PRV-3), kept as a record."""
 
     class Kind(models.TextChoices):
-        CORRECTION = "correction", "Correction"
-        DELETION = "deletion", "Deletion"
+        CORRECTION = "correction", _("Correction")
+        DELETION = "deletion", _("Deletion")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        DONE = "done", "Done"
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)

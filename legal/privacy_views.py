@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -78,7 +79,7 @@ def privacy(request):
 @require_POST
 def export(request):
     data_export_request(user=request.user)
-    messages.info(request, "Your archive is being prepared; this page shows its progress.")
+    messages.info(request, _("Your archive is being prepared; this page shows its progress."))
     return redirect("accounts:privacy")
 
 
@@ -107,7 +108,7 @@ def correction(request):
         except PrivacyRefused as exc:
             form.add_error("text", exc.message)
         else:
-            messages.success(request, "Thank you: staff will correct it or tell you why not.")
+            messages.success(request, _("Thank you: staff will correct it or tell you why not."))
             return redirect("accounts:privacy")
     return _page(request, correction=form, status=400)
 
@@ -123,6 +124,6 @@ def delete(request):
             form.add_error(None, exc.message)
         else:
             logout(request)
-            messages.success(request, "Your data is deleted and your account closed.")
+            messages.success(request, _("Your data is deleted and your account closed."))
             return redirect("home")
     return _page(request, deletion=form, status=400)

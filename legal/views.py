@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.geo import client_ip
@@ -71,7 +72,9 @@ def accept(request):
     if request.method == "POST" and form.is_valid():
         acceptance_record(user=request.user, document=due, ip_address=client_ip(request))
         messages.success(
-            request, f"Thank you: you accepted the {due.title}, version {due.version}."
+            request,
+            _("Thank you: you accepted the %(title)s, version %(version)s.")
+            % {"title": due.title, "version": due.version},
         )
         return redirect(_next_url(request))
     return render(

@@ -5,6 +5,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from billing.money import usd_text
 from catalog.links import MAX_LINK_LENGTH
@@ -24,7 +25,7 @@ def _service_choices(services) -> list:
     for service in services:
         label = f"#{service.pk} {service.name} — {usd_text(service.user_rate)}"
         groups.setdefault(service.category.name, []).append((service.pk, label))
-    return [("", "Choose a service"), *groups.items()]
+    return [("", _("Choose a service")), *groups.items()]
 
 
 class RefusalFormMixin:
@@ -42,13 +43,13 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
         coerce=int,
         empty_value=None,
         widget=forms.Select(attrs=_SELECT),
-        help_text="Narrows the list of services.",
+        help_text=_("Narrows the list of services."),
     )
     search = forms.CharField(
-        label="Search services",
+        label=_("Search services"),
         required=False,
         widget=forms.TextInput(
-            attrs={**_CONTROL, "placeholder": "Name or ID", "autocomplete": "off"}
+            attrs={**_CONTROL, "placeholder": _("Name or ID"), "autocomplete": "off"}
         ),
     )
     service = forms.IntegerField(widget=forms.Select(attrs=_SELECT))
@@ -62,58 +63,64 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
     )
     comments = forms.CharField(
         required=False,
-        help_text="One comment per line; the quantity is the number of lines.",
+        help_text=_("One comment per line; the quantity is the number of lines."),
         widget=forms.Textarea(attrs={**_CONTROL, "rows": 5}),
     )
     dripfeed = forms.BooleanField(
-        label="Drip-feed",
+        label=_("Drip-feed"),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
     runs = forms.IntegerField(
         required=False,
         min_value=1,
-        help_text="How many portions; the quantity above is per portion.",
+        help_text=_("How many portions; the quantity above is per portion."),
         widget=forms.NumberInput(attrs={**_CONTROL, "min": 1}),
     )
     interval = forms.IntegerField(
-        label="Interval (minutes)",
+        label=_("Interval (minutes)"),
         required=False,
         min_value=0,
-        help_text="Minutes between portions; 0 sends them back to back.",
+        help_text=_("Minutes between portions; 0 sends them back to back."),
         widget=forms.NumberInput(attrs={**_CONTROL, "min": 0}),
     )
     # Subscriptions (R-ORD-11; API_V2.md's fields).
     username = forms.CharField(
         required=False, max_length=200, widget=forms.TextInput(attrs=_CONTROL),
-        help_text="The account whose new posts get the service.",
+        help_text=_("The account whose new posts get the service."),
     )  # fmt: skip
     sub_min = forms.IntegerField(
-        label="Min per post", required=False, min_value=1, widget=forms.NumberInput(attrs=_CONTROL)
+        label=_("Min per post"),
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs=_CONTROL),
     )
     sub_max = forms.IntegerField(
-        label="Max per post", required=False, min_value=1, widget=forms.NumberInput(attrs=_CONTROL)
+        label=_("Max per post"),
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs=_CONTROL),
     )
     posts = forms.IntegerField(
-        label="Posts", required=False, min_value=1, help_text="Empty: every new post.",
+        label=_("Posts"), required=False, min_value=1, help_text=_("Empty: every new post."),
         widget=forms.NumberInput(attrs=_CONTROL),
     )  # fmt: skip
     old_posts = forms.IntegerField(
-        label="Old posts", required=False, min_value=0, widget=forms.NumberInput(attrs=_CONTROL)
+        label=_("Old posts"), required=False, min_value=0, widget=forms.NumberInput(attrs=_CONTROL)
     )
     delay = forms.TypedChoiceField(
-        label="Delay (minutes)", required=False, coerce=int, empty_value=0,
+        label=_("Delay (minutes)"), required=False, coerce=int, empty_value=0,
         choices=[(d, str(d)) for d in SUBSCRIPTION_DELAYS], widget=forms.Select(attrs=_SELECT),
     )  # fmt: skip
     expiry = forms.CharField(
-        label="Expiry (d/m/Y)", required=False, max_length=10,
+        label=_("Expiry (d/m/Y)"), required=False, max_length=10,
         widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "31/12/2026"}),
     )  # fmt: skip
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, services=(), categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "All categories")] + [
+        self.fields["category"].choices = [("", _("All categories"))] + [
             (category.pk, category.name) for category in categories
         ]
         self.fields["service"].widget.choices = _service_choices(services)
@@ -138,13 +145,13 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
             self.add_error(None, EXPIRED_FORM)
         if self.is_subscription():
             if not (data.get("username") or "").strip() and "username" not in self.errors:
-                self.add_error("username", "Enter the account's username.")
+                self.add_error("username", _("Enter the account's username."))
             for name in ("sub_min", "sub_max"):
                 if data.get(name) is None and name not in self.errors:
                     self.add_error(name, "Needed for a subscription.")
             return data
         if not (data.get("link") or "").strip() and "link" not in self.errors:
-            self.add_error("link", "This field is required.")
+            self.add_error("link", _("This field is required."))
         if data.get("dripfeed"):
             for name in ("runs", "interval"):
                 if data.get(name) is None and name not in self.errors:
@@ -175,8 +182,8 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
 
 class MassOrderForm(forms.Form):
     orders = forms.CharField(
-        label="Orders",
-        help_text="One order per line: service ID | link | quantity",
+        label=_("Orders"),
+        help_text=_("One order per line: service ID | link | quantity"),
         widget=forms.Textarea(
             attrs={
                 **_CONTROL,
@@ -206,14 +213,14 @@ class OrderFilterForm(forms.Form):
 
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "All"), *Order.Status.choices],
+        choices=[("", _("All")), *Order.Status.choices],
         widget=forms.Select(attrs=_SELECT),
     )
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "Order ID or link"}),
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": _("Order ID or link")}),
     )
 
     def filters(self) -> OrderFilters:

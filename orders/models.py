@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import MD5
+from django.utils.translation import gettext_lazy as _
 
 from billing.money import MoneyField
 from catalog.links import MAX_LINK_LENGTH
@@ -19,12 +20,12 @@ from catalog.models import Service
 
 class OrderStatus(models.TextChoices):
     # The labels are the API v2 status strings, sent as they are.
-    PENDING = "pending", "Pending"
-    IN_PROGRESS = "in_progress", "In progress"
-    PROCESSING = "processing", "Processing"
-    COMPLETED = "completed", "Completed"
-    PARTIAL = "partial", "Partial"
-    CANCELED = "canceled", "Canceled"
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+    PARTIAL = "partial", _("Partial")
+    CANCELED = "canceled", _("Canceled")
 
 
 ACTIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING)
@@ -56,20 +57,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 class RelayState(models.TextChoices):
     """Where the order is between the panel and its provider (staff only)."""
 
-    QUEUED = "queued", "Waiting to be sent"
-    SENDING = "sending", "Being sent"
-    PLACED = "placed", "Placed with the provider"
-    RECONCILE = "reconcile", "Needs reconciliation"  # an `add` that may or may not have landed
-    FAILED = "failed", "Failed to send"  # every route tried; staff resend or cancel
-    MANUAL = "manual", "Manual service (staff)"
-    CLOSED = "closed", "Closed before sending"  # canceled before any provider had it
+    QUEUED = "queued", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    PLACED = "placed", _("Placed with the provider")
+    RECONCILE = "reconcile", _("Needs reconciliation")  # an `add` that may or may not have landed
+    FAILED = "failed", _("Failed to send")  # every route tried; staff resend or cancel
+    MANUAL = "manual", _("Manual service (staff)")
+    CLOSED = "closed", _("Closed before sending")  # canceled before any provider had it
     # Placed, but Pending at the provider beyond ORDERS_PROVIDER_PENDING_MAX_HOURS: some panels
     # show their internal failed or waiting states as Pending forever. Still polled.
-    STUCK = "stuck", "Stuck at the provider"
+    STUCK = "stuck", _("Stuck at the provider")
     # R-ORD-10, R-ORD-11: the panel runs the order in parts (drip-feed portions, subscription
     # cycles); the parent is never sent, its parts are, each through the relay.
-    PARENT = "parent", "Sent in parts (portions or cycles)"
-    SCHEDULED = "scheduled", "Waiting for its turn (drip-feed)"  # a portion not yet due
+    PARENT = "parent", _("Sent in parts (portions or cycles)")
+    SCHEDULED = "scheduled", _("Waiting for its turn (drip-feed)")  # a portion not yet due
 
 
 STAFF_QUEUE_STATES = (
@@ -117,9 +118,9 @@ class Order(models.Model):
     RelayState = RelayState
 
     class Source(models.TextChoices):
-        WEB = "web", "New Order"
-        MASS = "mass", "Mass Order"
-        API = "api", "API"
+        WEB = "web", _("New Order")
+        MASS = "mass", _("Mass Order")
+        API = "api", _("API")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
@@ -364,11 +365,11 @@ class OrderEvent(models.Model):
     """One line of an order's history: a status change or a note, with time and cause (R-ORD-16)."""
 
     class Cause(models.TextChoices):
-        CUSTOMER = "customer", "Customer"
-        STAFF = "staff", "Staff"
-        PROVIDER = "provider", "Provider"
-        SCHEDULE = "schedule", "Schedule"
-        SYSTEM = "system", "Panel"
+        CUSTOMER = "customer", _("Customer")
+        STAFF = "staff", _("Staff")
+        PROVIDER = "provider", _("Provider")
+        SCHEDULE = "schedule", _("Schedule")
+        SYSTEM = "system", _("Panel")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -405,9 +406,9 @@ class BlockedPattern(models.Model):
     """A link pattern or keyword that staff refuse at placement (R-AUP-1)."""
 
     class Kind(models.TextChoices):
-        KEYWORD = "keyword", "Keyword (in the link or comments, any case)"
-        DOMAIN = "domain", "Domain (and its subdomains)"
-        REGEX = "regex", "Regular expression (searched in the link)"
+        KEYWORD = "keyword", _("Keyword (in the link or comments, any case)")
+        DOMAIN = "domain", _("Domain (and its subdomains)")
+        REGEX = "regex", _("Regular expression (searched in the link)")
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.KEYWORD)
     pattern = models.CharField(max_length=300)
@@ -460,10 +461,10 @@ class FlaggedService(Service):
 # --- refills (R-ORD-13) -----------------------------------------------------------------------
 class RefillStatus(models.TextChoices):
     # The labels are the API v2 refill status strings.
-    PENDING = "pending", "Pending"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
 
 
 # A refill request's own status (R-ORD-13): allowed moves as data, final ones never move.
@@ -480,12 +481,12 @@ REFILL_TRANSITIONS: dict[str, frozenset[str]] = {
 class RefillRelay(models.TextChoices):
     """Where the refill is between the panel and the provider (staff only)."""
 
-    QUEUED = "queued", "Waiting to be sent"
-    SENDING = "sending", "Being sent"
-    SENT = "sent", "Sent; polled with refill_status"
-    RECONCILE = "reconcile", "Needs reconciliation"  # the `refill` may have landed
-    MANUAL = "manual", "Manual (staff)"
-    DONE = "done", "Done"
+    QUEUED = "queued", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent; polled with refill_status")
+    RECONCILE = "reconcile", _("Needs reconciliation")  # the `refill` may have landed
+    MANUAL = "manual", _("Manual (staff)")
+    DONE = "done", _("Done")
 
 
 # The moves a refill's relay state may make (``orders.services.refills.refill_relay_move``).
@@ -622,11 +623,11 @@ class Subscription(models.Model):
     """A Subscriptions order's schedule: cycles run by the panel, each charged when it runs."""
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused (not enough funds)"
-        CANCELED = "canceled", "Canceled"
-        COMPLETED = "completed", "Completed"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused (not enough funds)")
+        CANCELED = "canceled", _("Canceled")
+        COMPLETED = "completed", _("Completed")
+        EXPIRED = "expired", _("Expired")
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="subscription")
     username = models.CharField(max_length=200)
@@ -663,8 +664,8 @@ class SubscriptionCycle(models.Model):
     """One cycle that ran: an order placed for a post, or skipped and why (R-ORD-11)."""
 
     class Outcome(models.TextChoices):
-        ORDERED = "ordered", "Ordered"
-        SKIPPED = "skipped", "Skipped"
+        ORDERED = "ordered", _("Ordered")
+        SKIPPED = "skipped", _("Skipped")
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="cycles")
     number = models.PositiveIntegerField()

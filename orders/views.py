@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.money import ZERO, money_text, usd_text
@@ -98,7 +99,11 @@ def new(request):
             except OrderRefused as refusal:
                 form.add_refusal(refusal)
             else:
-                messages.success(request, f"Order #{order.pk} placed: {usd_text(order.charge)}.")
+                messages.success(
+                    request,
+                    _("Order #%(number)s placed: %(charge)s.")
+                    % {"number": order.pk, "charge": usd_text(order.charge)},
+                )
                 return redirect("orders:detail", order_id=order.pk)
     else:
         initial = {}
@@ -275,19 +280,29 @@ def cancel(request, order_id: int):
     else:
         order.refresh_from_db()
         if order.is_subscription:
-            messages.success(request, f"Order #{order.pk}: the subscription is canceled.")
+            messages.success(
+                request,
+                _("Order #%(number)s: the subscription is canceled.") % {"number": order.pk},
+            )
         elif order.stopped_at is not None:
             messages.success(
                 request,
-                f"Order #{order.pk}: the portions not yet sent are stopped; "
-                f"{usd_text(order.refunded)} is back on your balance.",
+                _(
+                    "Order #%(number)s: the portions not yet sent are stopped; "
+                    "%(amount)s is back on your balance."
+                )
+                % {"number": order.pk, "amount": usd_text(order.refunded)},
             )
         elif order.status == Order.Status.CANCELED:
             messages.success(
-                request, f"Order #{order.pk} is canceled; {usd_text(order.refunded)} is back."
+                request,
+                _("Order #%(number)s is canceled; %(amount)s is back.")
+                % {"number": order.pk, "amount": usd_text(order.refunded)},
             )
         else:
-            messages.info(request, "Cancel requested. The provider decides; it is not guaranteed.")
+            messages.info(
+                request, _("Cancel requested. The provider decides; it is not guaranteed.")
+            )
     return redirect("orders:detail", order_id=order.pk)
 
 
@@ -301,7 +316,11 @@ def refill(request, order_id: int):
     except RefillRefused as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, f"Refill #{created.pk} of order #{order.pk} requested.")
+        messages.success(
+            request,
+            _("Refill #%(refill)s of order #%(number)s requested.")
+            % {"refill": created.pk, "number": order.pk},
+        )
     if request.POST.get("next") == "list":
         return redirect("orders:refills")
     return redirect("orders:detail", order_id=order.pk)
@@ -323,7 +342,7 @@ def resume(request, order_id: int):
     try:
         subscription_resume(user=request.user, order=order)
     except (OrderRefused, Subscription.DoesNotExist):
-        messages.error(request, "Only a paused subscription can be resumed.")
+        messages.error(request, _("Only a paused subscription can be resumed."))
     else:
-        messages.success(request, "The subscription is running again.")
+        messages.success(request, _("The subscription is running again."))
     return redirect("orders:detail", order_id=order.pk)

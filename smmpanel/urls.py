@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v2", api_views.api_v2, name="api_v2"),
     path("api/v2/openapi.json", api_views.openapi, name="api_v2_openapi"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language (issue 14)
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("legal/", include("legal.urls")),

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from support.exceptions import SupportRefused
 from support.models import AbuseReport, Ticket
@@ -49,26 +50,28 @@ class RefusalFormMixin:
 
 class TicketForm(RefusalFormMixin, forms.Form):
     kind = forms.ChoiceField(
-        label="Subject type", choices=Ticket.Kind.choices, widget=forms.Select(attrs=_SELECT)
+        label=_("Subject type"), choices=Ticket.Kind.choices, widget=forms.Select(attrs=_SELECT)
     )
     subject = forms.CharField(max_length=150, widget=forms.TextInput(attrs=_CONTROL))
     order_ids = forms.CharField(
-        label="Order ids",
+        label=_("Order ids"),
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "e.g. 1234, 1235"}),
-        help_text="Optional: the orders this is about, separated by commas.",
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": _("e.g. 1234, 1235")}),
+        help_text=_("Optional: the orders this is about, separated by commas."),
     )
     problem = forms.ChoiceField(
-        label="Problem with the order",
+        label=_("Problem with the order"),
         required=False,
         choices=Ticket.Problem.choices,
         widget=forms.Select(attrs=_SELECT),
-        help_text="A claim (not delivered, wrong quantity, not as described) or a refund "
-        "request is accepted within the order's claim window",
+        help_text=_(
+            "A claim (not delivered, wrong quantity, not as described) or a refund "
+            "request is accepted within the order's claim window"
+        ),
     )
     body = forms.CharField(
-        label="Message", max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 6})
+        label=_("Message"), max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 6})
     )
     screenshots = ScreenshotsField()
 
@@ -84,7 +87,9 @@ class TicketForm(RefusalFormMixin, forms.Form):
 
 class ReplyForm(RefusalFormMixin, forms.Form):
     body = forms.CharField(
-        label="Your reply", max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 4})
+        label=_("Your reply"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={**_CONTROL, "rows": 4}),
     )
     screenshots = ScreenshotsField()
 
@@ -95,7 +100,7 @@ class ReplyForm(RefusalFormMixin, forms.Form):
 
 class StaffReplyForm(ReplyForm):
     internal = forms.BooleanField(
-        label="Internal note (never shown to the customer)",
+        label=_("Internal note (never shown to the customer)"),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
@@ -112,19 +117,19 @@ class QueueFilterForm(forms.Form):
         widget=forms.Select(attrs={**_SELECT, "class": "form-select form-select-sm"}),
     )
     kind = forms.ChoiceField(
-        label="Type",
+        label=_("Type"),
         required=False,
-        choices=[("", "Any type"), *Ticket.Kind.choices],
+        choices=[("", _("Any type")), *Ticket.Kind.choices],
         widget=forms.Select(attrs={**_SELECT, "class": "form-select form-select-sm"}),
     )
     assignee = forms.ChoiceField(
         required=False, widget=forms.Select(attrs={"class": "form-select form-select-sm"})
     )
     age = forms.ChoiceField(
-        label="Waiting",
+        label=_("Waiting"),
         required=False,
         choices=[
-            ("", "Any wait"),
+            ("", _("Any wait")),
             ("1h", "Over 1 hour"),
             ("4h", "Over 4 hours"),
             ("24h", "Over 24 hours"),
@@ -136,7 +141,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, agents=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [
-            ("", "Anyone"),
+            ("", _("Anyone")),
             ("me", "Me"),
             ("none", "Unassigned"),
             *((str(agent.pk), agent.username) for agent in agents),
@@ -150,7 +155,7 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.agents = {str(agent.pk): agent for agent in agents}
         self.fields["assignee"].choices = [
-            ("", "Nobody"),
+            ("", _("Nobody")),
             *((key, agent.username) for key, agent in self.agents.items()),
         ]
 
@@ -166,27 +171,27 @@ def abuse_form_token() -> str:
 
 class AbuseReportForm(RefusalFormMixin, forms.Form):
     link = forms.CharField(
-        label="Link", required=False, max_length=2000,
-        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": "https://"}),
+        label=_("Link"), required=False, max_length=2000,
+        widget=forms.TextInput(attrs={**_CONTROL, "placeholder": _("https://")}),
     )  # fmt: skip
     order_reference = forms.CharField(
-        label="Order reference", required=False, max_length=64,
+        label=_("Order reference"), required=False, max_length=64,
         widget=forms.TextInput(attrs=_CONTROL),
     )  # fmt: skip
     description = forms.CharField(
-        label="What is the violation?",
+        label=_("What is the violation?"),
         max_length=5000,
         widget=forms.Textarea(attrs={**_CONTROL, "rows": 5}),
     )
     email = forms.EmailField(
-        label="Your email (optional, if we may contact you)", required=False,
+        label=_("Your email (optional, if we may contact you)"), required=False,
         widget=forms.EmailInput(attrs=_CONTROL),
     )  # fmt: skip
-    evidence = ScreenshotsField(label="Evidence screenshots")
+    evidence = ScreenshotsField(label=_("Evidence screenshots"))
     # Spam guards: a field people never see (bots fill it in) and when the form was shown.
     website = forms.CharField(
         required=False,
-        label="Leave this empty",
+        label=_("Leave this empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
     token = forms.CharField(widget=forms.HiddenInput)

@@ -8,35 +8,36 @@ statuses, moved the same way (``ABUSE_TRANSITIONS``, ``AbuseEvent``).
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from support.storage import attachment_storage
 
 
 class TicketKind(models.TextChoices):
     # R-SUP-1: the subject types a customer chooses from.
-    ORDER = "order", "Order"
-    PAYMENT = "payment", "Payment"
-    REFILL = "refill", "Refill"
-    CANCEL = "cancel", "Cancel"
-    API = "api", "API"
-    OTHER = "other", "Other"
+    ORDER = "order", _("Order")
+    PAYMENT = "payment", _("Payment")
+    REFILL = "refill", _("Refill")
+    CANCEL = "cancel", _("Cancel")
+    API = "api", _("API")
+    OTHER = "other", _("Other")
 
 
 class TicketStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ANSWERED = "answered", "Answered"
-    CUSTOMER_REPLY = "customer_reply", "Customer reply"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CUSTOMER_REPLY = "customer_reply", _("Customer reply")
+    CLOSED = "closed", _("Closed")
 
 
 class ClaimProblem(models.TextChoices):
     """R-ORD-14: a problem with an order is a claim, accepted only inside its claim window."""
 
-    NONE = "", "No problem with delivery: a question"
-    NON_DELIVERY = "non_delivery", "Not delivered"
-    WRONG_QUANTITY = "wrong_quantity", "Wrong quantity"
-    MISMATCH = "mismatch", "Does not match the service description"
-    REFUND = "refund", "I ask for a refund of this order"  # R-WDR-6
+    NONE = "", _("No problem with delivery: a question")
+    NON_DELIVERY = "non_delivery", _("Not delivered")
+    WRONG_QUANTITY = "wrong_quantity", _("Wrong quantity")
+    MISMATCH = "mismatch", _("Does not match the service description")
+    REFUND = "refund", _("I ask for a refund of this order")  # R-WDR-6
 
 
 # The moves a ticket may make. A customer's reply reopens a closed ticket; a staff reply
@@ -162,10 +163,10 @@ class TicketOrder(models.Model):
 
 
 class AbuseStatus(models.TextChoices):
-    NEW = "new", "New"
-    INVESTIGATING = "investigating", "Investigating"
-    ACTIONED = "actioned", "Action taken"
-    REJECTED = "rejected", "No violation found"
+    NEW = "new", _("New")
+    INVESTIGATING = "investigating", _("Investigating")
+    ACTIONED = "actioned", _("Action taken")
+    REJECTED = "rejected", _("No violation found")
 
 
 ABUSE_TRANSITIONS: dict[str, frozenset[str]] = {

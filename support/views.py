@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -82,7 +83,10 @@ def ticket_new(request):
             except SupportRefused as refusal:
                 form.add_refusal(refusal)
             else:
-                messages.success(request, f"Ticket #{ticket.pk} is open; we answer here.")
+                messages.success(
+                    request,
+                    _("Ticket #%(number)s is open; we answer here.") % {"number": ticket.pk},
+                )
                 return redirect("support:detail", ticket_id=ticket.pk)
     else:
         initial = {}
@@ -115,7 +119,7 @@ def ticket_detail(request, ticket_id: int):
             except SupportRefused as refusal:
                 form.add_refusal(refusal)
             else:
-                messages.success(request, "Reply sent.")
+                messages.success(request, _("Reply sent."))
                 return redirect("support:detail", ticket_id=ticket.pk)
     if request.method == "GET":
         notices_mark_read(user=request.user, url=request.path)
@@ -133,7 +137,10 @@ def ticket_detail(request, ticket_id: int):
 def ticket_close_view(request, ticket_id: int):
     ticket = _own_ticket(request, ticket_id)
     ticket_close(ticket_id=ticket.pk, actor=request.user, user=request.user)
-    messages.success(request, f"Ticket #{ticket.pk} is closed. Reply to it to reopen it.")
+    messages.success(
+        request,
+        _("Ticket #%(number)s is closed. Reply to it to reopen it.") % {"number": ticket.pk},
+    )
     return redirect("support:detail", ticket_id=ticket.pk)
 
 

@@ -322,6 +322,7 @@ def _deposit_confirm_checked(*, event: dict, intent_id: str, deposit_id: str) ->
         deposit.save()
         _card_link(user=deposit.user, intent=intent)
         commission_credit(deposit=deposit)  # R-PRO-3
+        deposit_credited_notice(deposit=deposit)
     return f"deposit {deposit.pk} credited"
 
 
@@ -393,7 +394,24 @@ def deposit_manual_create(*, user, amount: Decimal, memo: str, actor=None) -> De
         deposit.credited_at = timezone.now()
         deposit.save(update_fields=["status", "transaction", "credited_at", "updated_at"])
         commission_credit(deposit=deposit)  # R-PRO-3
+        deposit_credited_notice(deposit=deposit)
     return deposit
+
+
+def deposit_credited_notice(*, deposit: Deposit) -> None:
+    """Tell the customer their deposit is in their balance (issue 14): an in-account notice,
+    mailed after commit unless they switched these mails off."""
+    from django.urls import reverse
+
+    from accounts.services import notice_send
+
+    notice_send(
+        user=deposit.user,
+        kind="deposit_credited",
+        subject=f"Deposit #{deposit.pk} credited: {usd_text(deposit.amount)}",
+        body=f"{usd_text(deposit.amount)} was added to your Deposited Funds.",
+        url=reverse("billing:deposit_detail", args=[deposit.pk]),
+    )
 
 
 def funds_add_manual(*, user, amount: Decimal, source: str, reason: str, actor=None) -> Transaction:

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -52,14 +53,16 @@ def _handle(request):
 @sensitive_post_parameters("key")  # error reports never carry a customer's key
 @never_cache
 def api_v2(request):
-    """One endpoint, ``key`` + ``action`` (API_V2.md); rate limited per IP and per account."""
-    try:
-        return answer(_handle(request))
-    except ApiError as exc:
-        response = error(exc.message, exc.status)
-        if exc.status == 405:
-            response["Allow"] = "GET, POST"
-        return response
+    """One endpoint, ``key`` + ``action`` (API_V2.md); rate limited per IP and per account.
+    Always in English, whatever the Accept-Language: its wording is the contract (issue 14)."""
+    with translation.override("en"):
+        try:
+            return answer(_handle(request))
+        except ApiError as exc:
+            response = error(exc.message, exc.status)
+            if exc.status == 405:
+                response["Allow"] = "GET, POST"
+            return response
 
 
 @require_GET

@@ -226,6 +226,39 @@ def partial_return_amount(*, order: Order, remains: int) -> Decimal:
     return min(quantize(order.charge * remains / order.quantity), order.charge - order.refunded)
 
 
+def _order_end_notice(*, order: Order, amount: Decimal) -> None:
+    """Tell the customer an order ended Partial or Canceled and what came back (issue 14):
+    an in-account notice, mailed after commit unless they switched these mails off. A
+    drip-feed portion is told through its parent order, not one notice per portion."""
+    from django.urls import reverse
+
+    from accounts.services import notice_send
+    from billing.money import usd_text
+
+    if order.parent_id is not None:
+        return
+    returned = usd_text(max(quantize(amount), Decimal(0)))
+    if order.status == Status.PARTIAL:
+        subject = f"Order #{order.pk} ended Partial: {returned} returned"
+        body = (
+            f"Order #{order.pk} ({order.service_name}) was delivered in part: {order.remains} "
+            f"of {order.quantity} were not delivered. {returned} came back to your balance."
+        )
+    else:
+        subject = f"Order #{order.pk} was canceled: {returned} returned"
+        body = (
+            f"Order #{order.pk} ({order.service_name}) was canceled. "
+            f"{returned} came back to your balance."
+        )
+    notice_send(
+        user=order.user,
+        kind=f"order_{order.status}",
+        subject=subject,
+        body=body,
+        url=reverse("orders:detail", args=[order.pk]),
+    )
+
+
 def order_finish(
     *,
     order: Order,
@@ -253,6 +286,7 @@ def order_finish(
         event = order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
         amount = partial_return_amount(order=order, remains=remains)
         _order_return(order=order, amount=amount, why=f"partial, {remains} undelivered")
+        _order_end_notice(order=order, amount=amount)
         return event
     if status == Status.CANCELED:
         if remains is not None:
@@ -260,7 +294,9 @@ def order_finish(
         elif order.remains is None:
             order.remains = order.quantity
         event = order_transition(order=order, new=status, cause=cause, actor=actor, note=note)
-        _order_return(order=order, amount=order.charge - order.refunded, why="canceled")
+        amount = order.charge - order.refunded
+        _order_return(order=order, amount=amount, why="canceled")
+        _order_end_notice(order=order, amount=amount)
         return event
     raise ValueError(f"not a final status: {status}")
 
