@@ -23,7 +23,7 @@ def test_pay_page_has_no_console_errors(page, stripe_settings):
     page.wait_for_url(re.compile(r"/dashboard/"))
     page.goto(reverse("billing:add_funds"))
     page.fill("input[name=amount]", "25.00")
-    page.locator("form button[type=submit]").last.click()
+    page.click("form:has(input[name=amount]) button[type=submit]")
     page.wait_for_url(re.compile(r"/pay/$"))
     page.wait_for_load_state("networkidle")
     assert page.locator("#card-element input").count() > 0  # Stripe's card form mounted
