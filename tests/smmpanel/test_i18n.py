@@ -241,3 +241,32 @@ def test_view_messages_are_spanish_and_money_keeps_its_rule(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
     page = client.post(reverse("orders:cancel", args=[order.pk]), follow=True).content.decode()
     assert f"El pedido #{order.pk} está cancelado; $2.00 ha vuelto." in html.unescape(page)
+
+
+@pytest.mark.django_db
+def test_new_order_refusal_and_script_texts_are_spanish(client):
+    """A New Order refusal (the service's message) and the script's texts (data-text-* on the
+    form, translated by the template) render in Spanish; the API keeps its English wording."""
+    from decimal import Decimal
+
+    from tests.catalog.factories import ServiceFactory
+    from tests.orders.factories import funded_customer
+
+    user = funded_customer(deposited="5")
+    service = ServiceFactory(rate=Decimal("1.00"), min_quantity=50, max_quantity=1000)
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    form = client.get(reverse("orders:new")).content.decode()
+    assert 'data-text-min="El mínimo de este servicio es {min}."' in form
+    assert 'data-text-max="El máximo de este servicio es {max}."' in form
+    assert 'data-text-runs="{count} x {runs} tandas."' in form
+    assert 'data-text-per-thousand="por 1.000"' in form
+    link = "https://www.instagram.com/p/abc/"
+    data = {"service": service.pk, "link": link, "quantity": "10"}
+    page = html.unescape(client.post(reverse("orders:new"), data).content.decode())
+    assert "El mínimo de este servicio es 50." in page
+    assert "The minimum for this service is" not in page
+    refused = html.unescape(
+        client.post(reverse("orders:new"), {**data, "quantity": "99999"}).content.decode()
+    )
+    assert "El máximo de este servicio es 1000." in refused
