@@ -270,3 +270,25 @@ def test_new_order_refusal_and_script_texts_are_spanish(client):
         client.post(reverse("orders:new"), {**data, "quantity": "99999"}).content.decode()
     )
     assert "El máximo de este servicio es 1000." in refused
+    wrong_link = html.unescape(
+        client.post(
+            reverse("orders:new"), {**data, "link": "https://example.com/x", "quantity": "100"}
+        ).content.decode()
+    )
+    assert "Este servicio necesita un enlace de este tipo:" in wrong_link
+
+
+def test_domain_refusals_default_to_the_active_language():
+    """A refusal without its own message shows its default in the customer's language; the
+    API's wording (``api_message``) stays English."""
+    from billing.exceptions import InsufficientFunds
+    from orders.exceptions import CANNOT_CANCEL, CancelRefused
+
+    with translation.override("es"):
+        refused = CancelRefused()
+        funds = InsufficientFunds(required=1, available=0)
+    assert refused.message == "Este pedido no se puede cancelar."
+    assert refused.api_message == CANNOT_CANCEL == "Order cannot be canceled"
+    assert funds.message == "No hay fondos suficientes en el saldo."
+    with translation.override("en"):
+        assert CancelRefused().message == "This order cannot be canceled."
