@@ -292,3 +292,20 @@ def test_domain_refusals_default_to_the_active_language():
     assert funds.message == "No hay fondos suficientes en el saldo."
     with translation.override("en"):
         assert CancelRefused().message == "This order cannot be canceled."
+
+
+def test_ticket_and_deposit_refusals_are_spanish():
+    from decimal import Decimal
+
+    from billing.exceptions import DepositRefused
+    from billing.services.deposits import deposit_amount_check
+    from support.exceptions import OrderIdsRefused
+    from support.services.tickets import order_ids_parse
+
+    with translation.override("es"):
+        with pytest.raises(OrderIdsRefused) as ids:
+            order_ids_parse("12, abc")
+        with pytest.raises(DepositRefused) as small:
+            deposit_amount_check(amount=Decimal("0.01"))
+    assert ids.value.message == "«abc» no es un número de pedido; escribe números como 1234."
+    assert small.value.message.startswith("El depósito mínimo es $")
