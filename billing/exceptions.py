@@ -1,10 +1,14 @@
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 from smmpanel.exceptions import DomainError
 
 
 class InsufficientFunds(DomainError):  # noqa: N818 (the contract's names)
     """Not enough funds on balance."""
+
+    default_message = _("Not enough funds on balance.")
 
     def __init__(self, *, required: Decimal, available: Decimal, message: str = ""):
         self.required = required
@@ -15,13 +19,19 @@ class InsufficientFunds(DomainError):  # noqa: N818 (the contract's names)
 class PromoCodeRefused(DomainError):  # noqa: N818 (the contract's names)
     """This promo code cannot be used."""
 
+    default_message = _("This promo code cannot be used.")
+
 
 class DepositRefused(DomainError):  # noqa: N818 (the contract's names)
     """This deposit cannot be made."""
 
+    default_message = _("This deposit cannot be made.")
+
 
 class PaymentFailed(DomainError):  # noqa: N818 (the contract's names)
     """The payment did not go through."""
+
+    default_message = _("The payment did not go through.")
 
 
 class LedgerError(ValueError):
@@ -34,6 +44,8 @@ class LedgerError(ValueError):
 class WithdrawalRefused(DomainError):  # noqa: N818 (the contract's names)
     """This withdrawal or refund cannot be made."""
 
+    default_message = _("This withdrawal or refund cannot be made.")
+
 
 class DisputeError(DomainError):
     """The dispute cannot be handled."""
@@ -42,10 +54,16 @@ class DisputeError(DomainError):
 class AffiliateRefused(DomainError):  # noqa: N818
     """This affiliate action cannot be made."""
 
+    default_message = _("This affiliate action cannot be made.")
+
 
 class DormancyRefused(DomainError):  # noqa: N818
     """This dormancy action cannot be made."""
 
+    default_message = _("This dormancy action cannot be made.")
+
 
 class ClosureRefused(DomainError):  # noqa: N818
     """The account cannot be closed now."""
+
+    default_message = _("The account cannot be closed now.")

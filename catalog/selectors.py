@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from billing.money import ZERO, quantize
 from smmpanel.readcache import cached
@@ -104,10 +105,13 @@ def service_link_check(*, service: Service, link: str) -> str:
     if service.link_is_valid(link):
         return link
     if service.link_rule == LinkRule.CUSTOM:
-        raise LinkRejected("This link does not have the form this service needs.")
+        raise LinkRejected(_("This link does not have the form this service needs."))
     example = EXAMPLES.get(LinkRule(service.link_rule), "")
     label = LinkRule(service.link_rule).label
-    raise LinkRejected(f"This service needs a {label.lower()}, for example {example}.")
+    raise LinkRejected(
+        _("This service needs a %(kind)s, for example %(example)s.")
+        % {"kind": str(label).lower(), "example": example}
+    )
 
 
 def provider_services_ranked(*, service: Service) -> list[ProviderService]:

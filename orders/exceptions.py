@@ -1,5 +1,7 @@
 """Refusals of the orders app: a message for people and the API v2 wording (API_V2.md)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from smmpanel.exceptions import DomainError
 
 INCORRECT_REQUEST = "Incorrect request"
@@ -12,6 +14,8 @@ CANNOT_CANCEL = "Order cannot be canceled"
 
 class OrderRefused(DomainError):  # noqa: N818 - named for the domain
     """This order cannot be placed."""
+
+    default_message = _("This order cannot be placed.")
 
     api_message = INCORRECT_REQUEST
     field: str | None = None  # the form field the message belongs beside, if any
@@ -29,9 +33,13 @@ class OrderRefused(DomainError):  # noqa: N818 - named for the domain
 class IncorrectRequest(OrderRefused):
     """Some of the order's fields are missing or not valid."""
 
+    default_message = _("Some of the order's fields are missing or not valid.")
+
 
 class ServiceRefused(OrderRefused):
     """This service is not available."""
+
+    default_message = _("This service is not available.")
 
     api_message = INCORRECT_SERVICE
     field = "service"
@@ -40,6 +48,8 @@ class ServiceRefused(OrderRefused):
 class LinkRefused(OrderRefused):
     """This link cannot be ordered for this service."""
 
+    default_message = _("This link cannot be ordered for this service.")
+
     api_message = INCORRECT_LINK
     field = "link"
 
@@ -47,11 +57,15 @@ class LinkRefused(OrderRefused):
 class QuantityRefused(OrderRefused):
     """The quantity is outside the service's limits."""
 
+    default_message = _("The quantity is outside the service's limits.")
+
     field = "quantity"
 
 
 class NotEnoughFunds(OrderRefused):
     """Your balance does not cover this order."""
+
+    default_message = _("Your balance does not cover this order.")
 
     api_message = NOT_ENOUGH_FUNDS
 
@@ -59,12 +73,16 @@ class NotEnoughFunds(OrderRefused):
 class OverlappingOrder(OrderRefused):
     """You already have an active order of this service on this link."""
 
+    default_message = _("You already have an active order of this service on this link.")
+
     api_message = OVERLAPPING
     field = "link"
 
 
 class CancelRefused(OrderRefused):
     """This order cannot be canceled."""
+
+    default_message = _("This order cannot be canceled.")
 
     api_message = CANNOT_CANCEL
 
@@ -85,6 +103,8 @@ REFILL_NOT_FOUND = "Refill not found"
 class RefillRefused(DomainError):  # noqa: N818 - named for the domain
     """This order cannot be refilled now (R-ORD-13): a message for people, the API's wording."""
 
+    default_message = _("This order cannot be refilled now.")
+
     api_message = REFILL_NOT_READY
 
     def __init__(self, message: str = "", *, api_message: str | None = None):
@@ -95,5 +115,7 @@ class RefillRefused(DomainError):  # noqa: N818 - named for the domain
 
 class RefillDisabled(RefillRefused):
     """This order has no refill."""
+
+    default_message = _("This order has no refill.")
 
     api_message = REFILL_DISABLED

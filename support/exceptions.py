@@ -1,10 +1,14 @@
 """Refusals of the support app, each with a message fit to show."""
 
+from django.utils.translation import gettext_lazy as _
+
 from smmpanel.exceptions import DomainError
 
 
 class SupportRefused(DomainError):  # noqa: N818 - named for the domain
     """This cannot be done."""
+
+    default_message = _("This cannot be done.")
 
     field: str | None = None
 
@@ -17,11 +21,15 @@ class SupportRefused(DomainError):  # noqa: N818 - named for the domain
 class ImageRefused(SupportRefused):
     """This file is not an image we accept."""
 
+    default_message = _("This file is not an image we accept.")
+
     field = "screenshots"
 
 
 class OrderIdsRefused(SupportRefused):
     """Some order ids are not yours."""
+
+    default_message = _("Some order ids are not yours.")
 
     field = "order_ids"
 
@@ -29,8 +37,12 @@ class OrderIdsRefused(SupportRefused):
 class ClaimRefused(SupportRefused):
     """R-ORD-14, R-WDR-6: the claim window of an order is closed."""
 
+    default_message = _("The claim window of an order is closed.")
+
     field = "order_ids"
 
 
 class InvalidTicketTransition(SupportRefused):
     """The ticket cannot move to that status."""
+
+    default_message = _("The ticket cannot move to that status.")

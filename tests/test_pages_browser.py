@@ -50,7 +50,16 @@ def _slug(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "home"
 
 
-def visit_all(chromium, live_server, viewport: str, urls: list[str], *, user=None, prefix=""):
+def visit_all(
+    chromium,
+    live_server,
+    viewport: str,
+    urls: list[str],
+    *,
+    user=None,
+    prefix="",
+    boxes_may_scroll=False,
+):
     """Open each URL; return the problems found, per URL."""
     context = _context(chromium, live_server, viewport, user)
     page = context.new_page()
@@ -68,7 +77,7 @@ def visit_all(chromium, live_server, viewport: str, urls: list[str], *, user=Non
             if viewport == "phone" and not page.evaluate(OVERFLOW):
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 problems.append(f"scrolls sideways: {wide}px wide in a 390px window")
-            if viewport == "phone" and not page.evaluate(TABLES_FIT):
+            if viewport == "phone" and not boxes_may_scroll and not page.evaluate(TABLES_FIT):
                 problems.append("a table is cut off (scrolls inside its box)")
             page.screenshot(path=str(folder / f"{prefix}{_slug(url)}.png"), full_page=True)
             if problems:
@@ -138,20 +147,40 @@ STAFF_PAGES = [
 ]
 
 
-def test_staff_pages_are_clean_and_lists_fit_1280(chromium, live_server, demo):
-    from allauth.mfa.models import Authenticator
+def _staff_urls(demo):
+    """Every staff page: the admin's, the desk (queue and a ticket) and the operator dashboard."""
     from django.urls import reverse
 
     from orders.models import Order
-    from tests.factories import StaffFactory
+    from support.models import Ticket
 
-    staff = StaffFactory()
-    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
     order = Order.objects.filter(user=demo).first()
     urls = [reverse(name) for name in STAFF_PAGES] + [
         reverse("admin:accounts_user_change", args=[demo.pk]),
         reverse("admin:orders_order_change", args=[order.pk]),
+        reverse("desk:queue"),
+        reverse("stats:dashboard"),
     ]
+    ticket = Ticket.objects.order_by("pk").first()
+    if ticket is not None:
+        urls.append(reverse("desk:ticket", args=[ticket.pk]))
+    return urls
+
+
+def _staff():
+    from allauth.mfa.models import Authenticator
+
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory()  # a superuser: the desk, the admin and the dashboard
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    return staff
+
+
+def test_staff_pages_are_clean_and_lists_fit_1280(chromium, live_server, demo):
+    staff = _staff()
+    urls = _staff_urls(demo)
+    assert any("/desk/tickets/" in url for url in urls)  # the demo data has tickets
     assert visit_all(chromium, live_server, "desktop", urls, user=staff, prefix="staff-") == {}
     context = _context(chromium, live_server, "desktop", staff)
     page = context.new_page()
@@ -162,3 +191,15 @@ def test_staff_pages_are_clean_and_lists_fit_1280(chromium, live_server, demo):
         page.goto(url)
         assert page.evaluate(LIST_FITS), url
     context.close()
+
+
+def test_staff_pages_are_clean_on_a_phone(chromium, live_server, demo):
+    """At 390 x 844 the staff pages have no console error or failed request and the page never
+    scrolls sideways (the admin may scroll its changelist table inside its own box)."""
+    staff = _staff()
+    urls = _staff_urls(demo)
+    found = visit_all(
+        chromium, live_server, "phone", urls, user=staff, prefix="staff-", boxes_may_scroll=True
+    )
+    assert found == {}
+    assert (SCREENSHOTS / "phone" / "staff-desk.png").exists()

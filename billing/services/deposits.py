@@ -18,6 +18,7 @@ import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing import stripe_api
 from billing.exceptions import DepositRefused, PaymentFailed
@@ -48,18 +49,22 @@ def _usd(amount: Decimal) -> str:
 def deposit_amount_check(*, amount: Decimal) -> Decimal:
     """A card deposit is whole cents within the minimum and maximum (R-PAY-5)."""
     if not isinstance(amount, Decimal) or amount != amount.quantize(Decimal("0.01")):
-        raise DepositRefused("Enter an amount in dollars and cents.")
+        raise DepositRefused(gettext("Enter an amount in dollars and cents."))
     if amount < settings.DEPOSIT_MIN:
-        raise DepositRefused(f"The minimum deposit is {_usd(settings.DEPOSIT_MIN)}.")
+        raise DepositRefused(
+            gettext("The minimum deposit is %(amount)s.") % {"amount": _usd(settings.DEPOSIT_MIN)}
+        )
     if amount > settings.DEPOSIT_MAX:
-        raise DepositRefused(f"The maximum deposit is {_usd(settings.DEPOSIT_MAX)}.")
+        raise DepositRefused(
+            gettext("The maximum deposit is %(amount)s.") % {"amount": _usd(settings.DEPOSIT_MAX)}
+        )
     return quantize(amount)
 
 
 def deposit_start(*, user, amount: Decimal, promo_code: str = "") -> Deposit:
     """A card deposit the customer is about to pay; nothing is credited yet."""
     if not stripe_api.cards_enabled():
-        raise DepositRefused("Card payments are not available at the moment.")
+        raise DepositRefused(gettext("Card payments are not available at the moment."))
     amount = deposit_amount_check(amount=amount)
     promo = promo_code_check(code=promo_code, user=user, amount=amount) if promo_code else None
     return Deposit.objects.create(
@@ -86,7 +91,7 @@ def stripe_customer_get_or_create(*, user) -> str:
 def deposit_setup(*, deposit: Deposit) -> str:
     """Open the SetupIntent that Stripe.js fills with the customer's card; its client secret."""
     if deposit.method != Deposit.Method.STRIPE or deposit.status != Status.AWAITING_PAYMENT:
-        raise DepositRefused("This payment is already under way.")
+        raise DepositRefused(gettext("This payment is already under way."))
     customer_id = stripe_customer_get_or_create(user=deposit.user)
     try:
         setup = stripe_api.client().v1.setup_intents.create(
@@ -99,7 +104,9 @@ def deposit_setup(*, deposit: Deposit) -> str:
         )
     except stripe.StripeError as exc:
         logger.warning("deposit %s: SetupIntent failed: %s", deposit.pk, exc)
-        raise PaymentFailed("The payment service did not answer. Please try again.") from exc
+        raise PaymentFailed(
+            gettext("The payment service did not answer. Please try again.")
+        ) from exc
     Deposit.objects.filter(pk=deposit.pk, status=Status.AWAITING_PAYMENT).update(
         stripe_setup_intent=setup.id
     )
@@ -136,7 +143,7 @@ def deposit_charge(*, deposit: Deposit) -> ChargeResult:
         .update(status=Status.PROCESSING, updated_at=timezone.now())
     )
     if not claimed:
-        raise DepositRefused("This payment is already under way.")
+        raise DepositRefused(gettext("This payment is already under way."))
     deposit.refresh_from_db()
     client = stripe_api.client()
     try:
@@ -144,7 +151,7 @@ def deposit_charge(*, deposit: Deposit) -> ChargeResult:
         customer_id = StripeCustomer.objects.get(user=deposit.user).customer_id
         if setup.status != "succeeded" or setup.customer != customer_id:
             Deposit.objects.filter(pk=deposit.pk).update(status=Status.AWAITING_PAYMENT)
-            raise PaymentFailed("Your card was not set up. Please enter it again.")
+            raise PaymentFailed(gettext("Your card was not set up. Please enter it again."))
         intent = client.v1.payment_intents.create(
             params={
                 "amount": stripe_api.to_cents(deposit.amount),
@@ -166,7 +173,9 @@ def deposit_charge(*, deposit: Deposit) -> ChargeResult:
         Deposit.objects.filter(pk=deposit.pk, status=Status.PROCESSING).update(
             status=Status.AWAITING_PAYMENT
         )
-        raise PaymentFailed("The payment service did not answer. Please try again.") from exc
+        raise PaymentFailed(
+            gettext("The payment service did not answer. Please try again.")
+        ) from exc
 
     Deposit.objects.filter(pk=deposit.pk).update(stripe_payment_intent=intent.id)
     if intent.status == "requires_action":

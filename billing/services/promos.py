@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.exceptions import PromoCodeRefused
 from billing.models import Deposit, PromoCode, PromoRedemption, RefKind, TransactionReason
@@ -32,26 +33,34 @@ def _usd(amount: Decimal) -> str:
 def _refusals(promo: PromoCode, *, user, amount: Decimal, at: datetime):
     """Every reason ``user`` may not use ``promo`` on a deposit of ``amount`` at ``at``."""
     if not promo.is_active:
-        yield "This promo code is no longer active."
+        yield gettext("This promo code is no longer active.")
     if at < promo.valid_from:
-        yield f"This promo code can be used from {promo.valid_from:%Y-%m-%d %H:%M} UTC."
+        yield gettext("This promo code can be used from %(start)s UTC.") % {
+            "start": f"{promo.valid_from:%Y-%m-%d %H:%M}"
+        }
     if promo.valid_until is not None and at >= promo.valid_until:
-        yield f"This promo code expired on {promo.valid_until:%Y-%m-%d %H:%M} UTC."
+        yield gettext("This promo code expired on %(end)s UTC.") % {
+            "end": f"{promo.valid_until:%Y-%m-%d %H:%M}"
+        }
     eligible = promo.eligible_users.all()
     if eligible.exists() and not eligible.filter(pk=user.pk).exists():
-        yield "This promo code is not available for your account."
+        yield gettext("This promo code is not available for your account.")
     if amount < promo.min_deposit:
-        yield f"This promo code needs a deposit of at least {_usd(promo.min_deposit)}."
+        yield gettext("This promo code needs a deposit of at least %(amount)s.") % {
+            "amount": _usd(promo.min_deposit)
+        }
     if promo.max_uses_per_account is not None:
         used = promo.redemptions.filter(user=user).count()
         if used >= promo.max_uses_per_account == 1:
-            yield "You have already used this promo code."
+            yield gettext("You have already used this promo code.")
         elif used >= promo.max_uses_per_account:
-            yield f"You have already used this promo code {used} times, the most it allows."
+            yield gettext(
+                "You have already used this promo code %(used)s times, the most it allows."
+            ) % {"used": used}
     if promo.max_uses_total is not None and promo.redemptions.count() >= promo.max_uses_total:
-        yield "This promo code has been fully redeemed."
+        yield gettext("This promo code has been fully redeemed.")
     if promo_bonus(promo=promo, amount=amount) <= ZERO:
-        yield "This promo code gives no bonus on this amount."
+        yield gettext("This promo code gives no bonus on this amount.")
 
 
 def _refusal(promo: PromoCode, *, user, amount: Decimal, at: datetime) -> str:
@@ -64,7 +73,7 @@ def promo_code_check(*, code: str, user, amount: Decimal, at: datetime | None = 
     ``PromoCodeRefused`` with the reason, fit to show (R-PRO-1)."""
     promo = PromoCode.objects.filter(code=code.strip().upper()).first()
     if promo is None:
-        raise PromoCodeRefused("This promo code does not exist.")
+        raise PromoCodeRefused(gettext("This promo code does not exist."))
     if reason := _refusal(promo, user=user, amount=amount, at=at or timezone.now()):
         raise PromoCodeRefused(reason)
     return promo

@@ -18,6 +18,7 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from billing import stripe_api
 from billing.exceptions import WithdrawalRefused
@@ -102,14 +103,16 @@ def _frozen(user) -> bool:
     return DormancyCase.objects.filter(user=user, state=DormancyCase.State.FROZEN).exists()
 
 
-HELD = "Your account is under review; withdrawals and refunds wait until staff finish it."
+HELD = gettext_noop(
+    "Your account is under review; withdrawals and refunds wait until staff finish it."
+)
 HELD_STAFF = "The account is on hold under investigation: nothing is paid out until it ends."
 
 
 def _held_check(user, message: str = HELD) -> None:
     """R-AUP-2, R-WDR-5: a hold keeps the balance as evidence; no money leaves meanwhile."""
     if account_held(user=user):
-        raise WithdrawalRefused(message)
+        raise WithdrawalRefused(gettext(message))
 
 
 def withdrawal_request(*, user, expected_amount: Decimal | None = None) -> Withdrawal:
@@ -122,17 +125,22 @@ def withdrawal_request(*, user, expected_amount: Decimal | None = None) -> Withd
         _held_check(user)
         if _frozen(user):
             raise WithdrawalRefused(
-                "Your balance is frozen after a long inactivity; ask us to restore it first."
+                gettext(
+                    "Your balance is frozen after a long inactivity; ask us to restore it first."
+                )
             )
         figure = payout_figure(user=user, deposited=accounts[Kind.DEPOSITED].balance)
         if figure.amount <= 0:
             raise WithdrawalRefused(
-                "There is nothing to withdraw: no unused Deposited Funds that can go back to "
-                "the card you paid with, after the fees."
+                gettext(
+                    "There is nothing to withdraw: no unused Deposited Funds that can go back to "
+                    "the card you paid with, after the fees."
+                )
             )
         if expected_amount is not None and expected_amount != figure.amount:
             raise WithdrawalRefused(
-                f"The amount changed to {_usd(figure.amount)}; please review it and confirm again."
+                gettext("The amount changed to %(amount)s; please review it and confirm again.")
+                % {"amount": _usd(figure.amount)}
             )
         withdrawal = Withdrawal.objects.create(
             user=user,
@@ -214,7 +222,7 @@ def withdrawal_cancel(*, user, withdrawal_id: int) -> Withdrawal:
                 key="release",
             )
         elif withdrawal.status != Status.AWAITING_CONFIRMATION:
-            raise WithdrawalRefused("This request can no longer be canceled.")
+            raise WithdrawalRefused(gettext("This request can no longer be canceled."))
         withdrawal_transition(withdrawal=withdrawal, new=Status.CANCELED, cause="customer")
     return withdrawal
 
@@ -524,24 +532,26 @@ def refund_confirm(*, user, withdrawal_id: int) -> Withdrawal:
         accounts = _customer_accounts_locked(user, extra=(Kind.PAYOUT_HOLD,))
         withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal_id, user=user)
         if withdrawal.status != Status.AWAITING_CONFIRMATION:
-            raise WithdrawalRefused("This refund is not waiting for your confirmation.")
+            raise WithdrawalRefused(gettext("This refund is not waiting for your confirmation."))
         _held_check(user)
         figure = payout_figure(
             user=user, kind=Withdrawal.Kind.REFUND, deposited=accounts[Kind.DEPOSITED].balance
         )
         if figure.amount != withdrawal.amount or figure.deposited != withdrawal.deposited:
             if figure.amount <= 0:
-                raise WithdrawalRefused("Your balance changed: there is nothing left to refund.")
+                raise WithdrawalRefused(
+                    gettext("Your balance changed: there is nothing left to refund.")
+                )
             Withdrawal.objects.filter(pk=withdrawal.pk).update(
                 deposited=figure.deposited,
                 deposit_fees=figure.deposit_fees,
                 promo_deducted=figure.promo_deducted,
                 amount=figure.amount,
             )
-            changed = (
-                f"Your balance changed; the refund is now {_usd(figure.amount)}. "
+            changed = gettext(
+                "Your balance changed; the refund is now %(amount)s. "
                 "Please review it and confirm again."
-            )
+            ) % {"amount": _usd(figure.amount)}
         else:
             _hold(withdrawal=withdrawal, accounts=accounts, figure=figure)
             withdrawal_transition(withdrawal=withdrawal, new=Status.PENDING, cause="customer")

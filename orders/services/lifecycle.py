@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.ledger import Split
 from billing.models import RefKind
@@ -116,7 +117,7 @@ def dripfeed_parent_sync(*, parent_id: int) -> Order:
         .values_list("status", "quantity", "remains", "start_count")
     )
     undelivered = 0
-    for status, quantity, remains, _ in portions:
+    for status, quantity, remains, _start_count in portions:
         if status == Status.COMPLETED:
             continue
         if status == Status.PENDING or remains is None:
@@ -337,11 +338,13 @@ def order_cancel_request(*, user, order: Order) -> None:
     with transaction.atomic():
         order = orders_locking().get(pk=order.pk, user=user)
         if order.status in FINAL_STATUSES:
-            raise CancelRefused(f"This order is already {order.get_status_display()}.")
+            raise CancelRefused(
+                _("This order is already %(status)s.") % {"status": order.get_status_display()}
+            )
         if order.status != Status.PENDING:
-            raise CancelRefused("This order has started, so it can no longer be canceled.")
+            raise CancelRefused(_("This order has started, so it can no longer be canceled."))
         if not order.can_cancel:
-            raise CancelRefused("This service does not allow cancel.")
+            raise CancelRefused(_("This service does not allow cancel."))
         if order.cancel_requested_at is not None:
             return
         if order.relay_state in (RelayState.QUEUED, RelayState.FAILED, RelayState.MANUAL):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from billing.models import RefKind
 from billing.money import ZERO
@@ -102,7 +103,9 @@ def _prepare(context: PlacementContext, lines: list[MassLine]) -> list[MassResul
         try:
             service = context.service(line.service_id)
             if service.type == Service.Type.CUSTOM_COMMENTS:
-                raise IncorrectRequest("Custom Comments need their comments: use New Order.")
+                raise IncorrectRequest(
+                    gettext("Custom Comments need their comments: use New Order.")
+                )
             order = order_prepare(
                 context=context, service_id=line.service_id, link=line.link,
                 quantity=line.quantity,
@@ -191,10 +194,11 @@ def orders_place_mass(*, user, text: str) -> list[MassResult]:
     """
     lines = mass_lines_parse(text)
     if not lines:
-        raise IncorrectRequest("Write at least one line.", field="orders")
+        raise IncorrectRequest(gettext("Write at least one line."), field="orders")
     if len(lines) > settings.ORDERS_MASS_MAX_LINES:
         raise IncorrectRequest(
-            f"At most {settings.ORDERS_MASS_MAX_LINES} lines at a time; this has {len(lines)}.",
+            gettext("At most %(most)s lines at a time; this has %(lines)s.")
+            % {"most": settings.ORDERS_MASS_MAX_LINES, "lines": len(lines)},
             field="orders",
         )
     context = PlacementContext.load(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
@@ -78,12 +79,12 @@ class PlacementContext:
         try:
             pk = int(service_id)
         except (TypeError, ValueError):
-            raise ServiceRefused("Choose a service.") from None
+            raise ServiceRefused(_("Choose a service.")) from None
         if pk not in self.services:
             self.services[pk] = service_for_order(service_id=pk)  # read cache
         service = self.services[pk]
         if service is None:
-            raise ServiceRefused("This service does not exist or is not available now.")
+            raise ServiceRefused(_("This service does not exist or is not available now."))
         return service
 
 
@@ -102,28 +103,35 @@ def _positive_int(
     value, *, what: str, error_class=IncorrectRequest, field_name=None, minimum: int = 1
 ) -> int:
     if isinstance(value, bool):
-        raise error_class(f"Enter a whole number for the {what}.", field=field_name)
+        raise error_class(
+            _("Enter a whole number for the %(what)s.") % {"what": what}, field=field_name
+        )
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise error_class(f"Enter a whole number for the {what}.", field=field_name) from None
+        raise error_class(
+            _("Enter a whole number for the %(what)s.") % {"what": what}, field=field_name
+        ) from None
     if number < minimum:
-        raise error_class(f"The {what} must be at least {minimum}.", field=field_name)
+        raise error_class(
+            _("The %(what)s must be at least %(minimum)s.") % {"what": what, "minimum": minimum},
+            field=field_name,
+        )
     return number
 
 
 def _minutes(value) -> int:
     """Drip-feed's interval in minutes: 0 sends the portions back to back."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise IncorrectRequest("Enter the interval in minutes.", field="interval")
+        raise IncorrectRequest(_("Enter the interval in minutes."), field="interval")
     if isinstance(value, bool):
-        raise IncorrectRequest("Enter a whole number of minutes.", field="interval")
+        raise IncorrectRequest(_("Enter a whole number of minutes."), field="interval")
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise IncorrectRequest("Enter a whole number of minutes.", field="interval") from None
+        raise IncorrectRequest(_("Enter a whole number of minutes."), field="interval") from None
     if number < 0:
-        raise IncorrectRequest("The interval cannot be negative.", field="interval")
+        raise IncorrectRequest(_("The interval cannot be negative."), field="interval")
     return number
 
 
@@ -132,7 +140,9 @@ def _order_spec(
 ) -> OrderSpec:
     """The order's link, quantity and extra fields by the service's type (API_V2.md ``add``)."""
     if not service_type_orderable(service.type):
-        raise IncorrectRequest(f"{service.type} services cannot be ordered yet.", field="service")
+        raise IncorrectRequest(
+            _("%(type)s services cannot be ordered yet.") % {"type": service.type}, field="service"
+        )
     if service.type == Service.Type.SUBSCRIPTIONS:  # R-ORD-11: the panel runs its cycles
         from orders.services.relay.subscription import subscription_fields
 
@@ -156,25 +166,25 @@ def _order_spec(
     if service.type == Service.Type.CUSTOM_COMMENTS:
         lines = [line.strip() for line in (comments or "").splitlines() if line.strip()]
         if not lines:
-            raise IncorrectRequest("Write the comments, one per line.", field="comments")
+            raise IncorrectRequest(_("Write the comments, one per line."), field="comments")
         stored["comments"] = "\n".join(lines)
         return OrderSpec(link=link, quantity=len(lines), units=len(lines), extra=stored)
 
     if quantity is None or (isinstance(quantity, str) and not quantity.strip()):
-        raise IncorrectRequest("Enter the quantity.", field="quantity")
-    units = _positive_int(quantity, what="quantity", field_name="quantity")
+        raise IncorrectRequest(_("Enter the quantity."), field="quantity")
+    units = _positive_int(quantity, what=_("quantity"), field_name="quantity")
     runs_value, interval_value = extra.get("runs"), extra.get("interval")
     if runs_value in (None, "") and interval_value in (None, ""):
         return OrderSpec(link=link, quantity=units, units=units, extra=stored)
     # Drip-feed (R-ORD-2): `quantity` per run, `runs` times, `interval` minutes apart.
     if not service.dripfeed:
-        raise IncorrectRequest("This service does not offer drip-feed.", field="runs")
-    runs = _positive_int(runs_value, what="number of runs", field_name="runs")
+        raise IncorrectRequest(_("This service does not offer drip-feed."), field="runs")
+    runs = _positive_int(runs_value, what=_("number of runs"), field_name="runs")
     interval = _minutes(interval_value)
     if runs > MAX_RUNS:
-        raise IncorrectRequest(f"At most {MAX_RUNS} runs.", field="runs")
+        raise IncorrectRequest(_("At most %(runs)s runs.") % {"runs": MAX_RUNS}, field="runs")
     if interval > MAX_INTERVAL_MINUTES:
-        raise IncorrectRequest("The interval is too long.", field="interval")
+        raise IncorrectRequest(_("The interval is too long."), field="interval")
     stored.update(runs=runs, interval=interval, quantity_per_run=units)
     return OrderSpec(link=link, quantity=units * runs, units=units, runs=runs, extra=stored)
 
@@ -182,12 +192,12 @@ def _order_spec(
 def _check_limits(*, service: Service, units: int) -> None:
     if units < service.min_quantity:
         raise QuantityRefused(
-            f"The minimum for this service is {service.min_quantity}.",
+            _("The minimum for this service is %(minimum)s.") % {"minimum": service.min_quantity},
             api_message=f"Quantity less than minimal {service.min_quantity}",
         )
     if units > service.max_quantity:
         raise QuantityRefused(
-            f"The maximum for this service is {service.max_quantity}.",
+            _("The maximum for this service is %(maximum)s.") % {"maximum": service.max_quantity},
             api_message=f"Quantity more than maximum {service.max_quantity}",
         )
 
@@ -250,7 +260,7 @@ def order_prepare(
     ``Order`` with the snapshot of its service (R-CAT-2); raises an ``OrderRefused``."""
     user = context.user
     if not getattr(user, "can_order", True):
-        raise OrderRefused("This account cannot place orders.", api_message="Invalid API key")
+        raise OrderRefused(_("This account cannot place orders."), api_message="Invalid API key")
     service = context.service(service_id)  # unknown or disabled
     spec = _order_spec(
         service=service, link=link or "", quantity=quantity, comments=comments, extra=extra or {}
@@ -258,7 +268,7 @@ def order_prepare(
     _check_limits(service=service, units=spec.units)
     if context.blocked.blocks(link=spec.link, comments=spec.extra.get("comments", "")):
         raise LinkRefused(  # R-AUP-1
-            "This link cannot be ordered: it is on our acceptable use policy's blocked list."
+            _("This link cannot be ordered: it is on our acceptable use policy's blocked list.")
         )
     rate = context.book.rate(service)  # the customer's live price
     return Order(
@@ -286,7 +296,10 @@ def order_prepare(
 
 
 def not_enough_funds(charge: Decimal) -> NotEnoughFunds:
-    return NotEnoughFunds(f"Your balance does not cover this order's charge of {usd_text(charge)}.")
+    return NotEnoughFunds(
+        _("Your balance does not cover this order's charge of %(charge)s.")
+        % {"charge": usd_text(charge)}
+    )
 
 
 def placed_event(order: Order) -> OrderEvent:
@@ -302,7 +315,10 @@ def placed_event(order: Order) -> OrderEvent:
 
 def overlapping_order() -> OverlappingOrder:
     return OverlappingOrder(
-        "You already have an active order of this service on this link. Wait until it is completed."
+        _(
+            "You already have an active order of this service on this link. "
+            "Wait until it is completed."
+        )
     )
 
 

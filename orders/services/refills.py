@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from orders.exceptions import (
     InvalidTransition,
@@ -55,32 +56,35 @@ def refill_window_end(order: Order) -> datetime | None:
 def _no_refill(order: Order) -> RefillRefused | None:
     """The order has no refill at all (R-CAT-5, R-ORD-13, R-ORD-12, a route without refills)."""
     if order.beta:  # R-CAT-5
-        return RefillDisabled("Beta services carry no refill.")
+        return RefillDisabled(gettext("Beta services carry no refill."))
     if not order.refill or order.refill_days <= 0:
-        return RefillDisabled("This service has no refill.")
+        return RefillDisabled(gettext("This service has no refill."))
     if order.overlapped:  # R-ORD-12
         return RefillDisabled(
-            "This order overlapped another order on the same link, so it has no refill."
+            gettext("This order overlapped another order on the same link, so it has no refill.")
         )
     if (
         order.provider_service_id is not None
         and RefillUnsupported.objects.filter(provider_service_id=order.provider_service_id).exists()
     ):
-        return RefillDisabled("Refill is not available for this service now; contact support.")
+        return RefillDisabled(
+            gettext("Refill is not available for this service now; contact support.")
+        )
     return None
 
 
 def _not_now(order: Order, now: datetime) -> RefillRefused | None:
     """The order has refill, but not now (R-ORD-13): not Completed, period over, the limit."""
     if order.status != Order.Status.COMPLETED:
-        return RefillRefused("Refill opens once the order is Completed.")
+        return RefillRefused(gettext("Refill opens once the order is Completed."))
     end = refill_window_end(order)
     if end is None or now >= end:
         return RefillDisabled(
-            f"The refill period of {order.refill_days} days ended on {end:%Y-%m-%d %H:%M} UTC."
+            gettext("The refill period of %(days)s days ended on %(end)s UTC.")
+            % {"days": order.refill_days, "end": f"{end:%Y-%m-%d %H:%M}" if end else ""}
         )
     if order.refills.filter(status__in=OPEN).exists():
-        return RefillRefused("A refill of this order is already being worked on.")
+        return RefillRefused(gettext("A refill of this order is already being worked on."))
     limit = settings.ORDERS_REFILL_PER_DAY
     recent = list(
         order.refills.filter(created_at__gt=now - DAY)
@@ -90,8 +94,14 @@ def _not_now(order: Order, now: datetime) -> RefillRefused | None:
     if len(recent) >= limit:
         again = recent[len(recent) - limit] + DAY
         return RefillRefused(
-            f"An order can be refilled {limit} time{'s' if limit != 1 else ''} a day; "
-            f"try again after {again:%Y-%m-%d %H:%M} UTC."
+            (
+                gettext("An order can be refilled once a day; try again after %(again)s UTC.")
+                if limit == 1
+                else gettext(
+                    "An order can be refilled %(limit)s times a day; try again after %(again)s UTC."
+                )
+            )
+            % {"limit": limit, "again": f"{again:%Y-%m-%d %H:%M}"}
         )
     return None
 
@@ -184,7 +194,9 @@ def refill_request(*, user, order: Order) -> Refill:
                     due_at=timezone.now() if to_provider else None,
                 )
         except IntegrityError:  # a concurrent request won the one open refill
-            raise RefillRefused("A refill of this order is already being worked on.") from None
+            raise RefillRefused(
+                gettext("A refill of this order is already being worked on.")
+            ) from None
         RefillEvent.objects.create(
             refill=refill, new_status=RefillStatus.PENDING, cause=Cause.CUSTOMER, actor=user,
             note="Requested." if to_provider else "Requested; staff check the count.",

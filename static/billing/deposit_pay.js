@@ -14,7 +14,8 @@
   card.mount("#card-element");
 
   function showError(message) {
-    errors.textContent = message || "The payment did not go through.";
+    // The fallback texts are in the customer's language (data-text-* from the template).
+    errors.textContent = message || form.dataset.textFailed || "The payment did not go through.";
     errors.classList.remove("d-none");
     button.disabled = false;
   }
@@ -51,7 +52,9 @@
       }
       window.location.assign(result.next_url || form.dataset.nextUrl);
     } catch (err) {
-      showError("The payment service did not answer. Please try again.");
+      showError(
+        form.dataset.textNoAnswer || "The payment service did not answer. Please try again."
+      );
     }
   });
 })();

@@ -24,6 +24,14 @@
   var charge = document.getElementById("charge");
   var chargeDetail = document.getElementById("charge-detail");
   var balanceWarning = document.getElementById("balance-warning");
+  // The page's texts in the customer's language (data-text-* on the form, from the template);
+  // "{name}" in a text is filled in from values.
+  function text(name, english, values) {
+    var template = form.dataset[name] || english;
+    return template.replace(/\{(\w+)\}/g, function (whole, key) {
+      return values && key in values ? String(values[key]) : whole;
+    });
+  }
   var categoryNames = {};
   Array.prototype.forEach.call(category.options, function (option) {
     categoryNames[option.value] = option.textContent;
@@ -104,7 +112,10 @@
       groups[service.category].push(service);
     });
     select.replaceChildren();
-    var placeholder = new Option(order.length ? "Choose a service" : "No service matches", "");
+    var placeholder = new Option(
+      order.length ? text("textChoose", "Choose a service") : text("textNone", "No services match"),
+      ""
+    );
     select.appendChild(placeholder);
     order.forEach(function (categoryId) {
       var group = document.createElement("optgroup");
@@ -159,10 +170,10 @@
       return "";
     }
     if (count < service.min) {
-      return "The minimum for this service is " + service.min + ".";
+      return text("textMin", "The minimum for this service is {min}.", { min: service.min });
     }
     if (count > service.max) {
-      return "The maximum for this service is " + service.max + ".";
+      return text("textMax", "The maximum for this service is {max}.", { max: service.max });
     }
     return "";
   }
@@ -196,17 +207,24 @@
       badges.appendChild(badge(service.type, "text-bg-light border"));
     }
     if (service.refill) {
-      badges.appendChild(badge("Refill " + service.refill_days + " d", "text-bg-success"));
+      badges.appendChild(badge(
+          text("textRefill", "Refill {days} d", { days: service.refill_days }),
+          "text-bg-success"
+        ));
     }
     if (service.cancel) {
-      badges.appendChild(badge("Cancel", "text-bg-secondary"));
+      badges.appendChild(badge(text("textCancel", "Cancel"), "text-bg-secondary"));
     }
     if (service.dripfeed) {
-      badges.appendChild(badge("Drip-feed", "text-bg-info"));
+      badges.appendChild(badge(text("textDripfeed", "Drip-feed"), "text-bg-info"));
     }
     document.getElementById("service-description").textContent = service.description || "";
     document.getElementById("service-rate").textContent =
-      usd(service.rate) + (service.type === "Package" ? " per package" : " per 1,000");
+      usd(service.rate) +
+      " " +
+      (service.type === "Package"
+        ? text("textPerPackage", "per package")
+        : text("textPerThousand", "per 1,000"));
     document.getElementById("service-limits").textContent = service.min + " / " + service.max;
     document.getElementById("service-time").textContent = service.average_time || "—";
   }
@@ -234,15 +252,21 @@
     var detail;
     if (type === "Package") {
       count = 1;
-      detail = "One package.";
+      detail = text("textPackage", "One package.");
     } else if (type === "Custom Comments") {
       count = commentLines();
-      detail = count + " comment" + (count === 1 ? "" : "s") + ".";
+      detail =
+        count === 1
+          ? text("textComment", "1 comment.")
+          : text("textComments", "{count} comments.", { count: count });
     } else {
       count = wholeNumber(quantity);
       detail = "";
       if (service.dripfeed && dripfeed.checked && wholeNumber(runs) > 0) {
-        detail = count + " x " + wholeNumber(runs) + " runs.";
+        detail = text("textRuns", "{count} x {runs} runs.", {
+          count: count,
+          runs: wholeNumber(runs),
+        });
         count = count * wholeNumber(runs);
       }
     }

@@ -13,6 +13,7 @@ import re
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.services import notice_send
 from orders.selectors import orders_for_user_by_ids
@@ -43,11 +44,16 @@ def order_ids_parse(text: str | list) -> list[int]:
             continue
         digits = token.removeprefix("#")
         if not digits.isdigit() or len(digits) > 12:
-            raise OrderIdsRefused(f"“{token[:20]}” is not an order id; give numbers like 1234.")
+            raise OrderIdsRefused(
+                gettext("“%(token)s” is not an order id; give numbers like 1234.")
+                % {"token": token[:20]}
+            )
         if int(digits) not in ids:
             ids.append(int(digits))
     if len(ids) > MAX_ORDER_IDS:
-        raise OrderIdsRefused(f"Give at most {MAX_ORDER_IDS} order ids per ticket.")
+        raise OrderIdsRefused(
+            gettext("Give at most %(most)s order ids per ticket.") % {"most": MAX_ORDER_IDS}
+        )
     return ids
 
 
@@ -59,7 +65,8 @@ def _customer_orders(*, user, order_ids: list[int]) -> list:
     if missing:
         listed = ", ".join(f"#{order_id}" for order_id in missing)
         raise OrderIdsRefused(
-            f"Not among your orders: {listed}. Check the ids on your Orders page."
+            gettext("Not among your orders: %(listed)s. Check the ids on your Orders page.")
+            % {"listed": listed}
         )
     return [found[order_id] for order_id in order_ids]
 
@@ -97,7 +104,7 @@ def _locked(ticket_id: int) -> Ticket:
 def _body(body: str) -> str:
     body = (body or "").strip()
     if not body:
-        raise SupportRefused("Write a message.", field="body")
+        raise SupportRefused(gettext("Write a message."), field="body")
     return body
 
 
@@ -116,18 +123,20 @@ def ticket_open(
     body = _body(body)
     subject = (subject or "").strip()[:150]
     if not subject:
-        raise SupportRefused("Give the ticket a subject.", field="subject")
+        raise SupportRefused(gettext("Give the ticket a subject."), field="subject")
     if kind not in Ticket.Kind.values:
-        raise SupportRefused("Choose a subject type.", field="kind")
+        raise SupportRefused(gettext("Choose a subject type."), field="kind")
     if problem and problem not in Ticket.Problem.values:
-        raise SupportRefused("Choose the problem from the list.", field="problem")
+        raise SupportRefused(gettext("Choose the problem from the list."), field="problem")
     refund_request = problem == Ticket.Problem.REFUND and kind == Ticket.Kind.PAYMENT
     if problem and kind != Ticket.Kind.ORDER and not refund_request:
-        raise SupportRefused("A problem with delivery is a ticket about an order.", field="kind")
+        raise SupportRefused(
+            gettext("A problem with delivery is a ticket about an order."), field="kind"
+        )
     orders = _customer_orders(user=user, order_ids=list(order_ids or []))
     if problem:
         if not orders:
-            raise OrderIdsRefused("Give the id of the order the claim is about.")
+            raise OrderIdsRefused(gettext("Give the id of the order the claim is about."))
         for order in orders:
             claim_check(order=order)
     images = images_clean(uploads=uploads)

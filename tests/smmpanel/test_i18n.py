@@ -241,3 +241,71 @@ def test_view_messages_are_spanish_and_money_keeps_its_rule(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
     page = client.post(reverse("orders:cancel", args=[order.pk]), follow=True).content.decode()
     assert f"El pedido #{order.pk} está cancelado; $2.00 ha vuelto." in html.unescape(page)
+
+
+@pytest.mark.django_db
+def test_new_order_refusal_and_script_texts_are_spanish(client):
+    """A New Order refusal (the service's message) and the script's texts (data-text-* on the
+    form, translated by the template) render in Spanish; the API keeps its English wording."""
+    from decimal import Decimal
+
+    from tests.catalog.factories import ServiceFactory
+    from tests.orders.factories import funded_customer
+
+    user = funded_customer(deposited="5")
+    service = ServiceFactory(rate=Decimal("1.00"), min_quantity=50, max_quantity=1000)
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    form = client.get(reverse("orders:new")).content.decode()
+    assert 'data-text-min="El mínimo de este servicio es {min}."' in form
+    assert 'data-text-max="El máximo de este servicio es {max}."' in form
+    assert 'data-text-runs="{count} x {runs} tandas."' in form
+    assert 'data-text-per-thousand="por 1.000"' in form
+    link = "https://www.instagram.com/p/abc/"
+    data = {"service": service.pk, "link": link, "quantity": "10"}
+    page = html.unescape(client.post(reverse("orders:new"), data).content.decode())
+    assert "El mínimo de este servicio es 50." in page
+    assert "The minimum for this service is" not in page
+    refused = html.unescape(
+        client.post(reverse("orders:new"), {**data, "quantity": "99999"}).content.decode()
+    )
+    assert "El máximo de este servicio es 1000." in refused
+    wrong_link = html.unescape(
+        client.post(
+            reverse("orders:new"), {**data, "link": "https://example.com/x", "quantity": "100"}
+        ).content.decode()
+    )
+    assert "Este servicio necesita un enlace de este tipo:" in wrong_link
+
+
+def test_domain_refusals_default_to_the_active_language():
+    """A refusal without its own message shows its default in the customer's language; the
+    API's wording (``api_message``) stays English."""
+    from billing.exceptions import InsufficientFunds
+    from orders.exceptions import CANNOT_CANCEL, CancelRefused
+
+    with translation.override("es"):
+        refused = CancelRefused()
+        funds = InsufficientFunds(required=1, available=0)
+    assert refused.message == "Este pedido no se puede cancelar."
+    assert refused.api_message == CANNOT_CANCEL == "Order cannot be canceled"
+    assert funds.message == "No hay fondos suficientes en el saldo."
+    with translation.override("en"):
+        assert CancelRefused().message == "This order cannot be canceled."
+
+
+def test_ticket_and_deposit_refusals_are_spanish():
+    from decimal import Decimal
+
+    from billing.exceptions import DepositRefused
+    from billing.services.deposits import deposit_amount_check
+    from support.exceptions import OrderIdsRefused
+    from support.services.tickets import order_ids_parse
+
+    with translation.override("es"):
+        with pytest.raises(OrderIdsRefused) as ids:
+            order_ids_parse("12, abc")
+        with pytest.raises(DepositRefused) as small:
+            deposit_amount_check(amount=Decimal("0.01"))
+    assert ids.value.message == "«abc» no es un número de pedido; escribe números como 1234."
+    assert small.value.message.startswith("El depósito mínimo es $")

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.money import quantize
 from orders.exceptions import CancelRefused
@@ -163,9 +164,12 @@ def dripfeed_stop(*, user, order: Order, actor=None) -> Decimal:
     with transaction.atomic():
         parent = orders_locking().get(pk=order.pk, user=user, parent=None)
         if not parent.is_dripfeed_parent:
-            raise CancelRefused("This is not a drip-feed order.")
+            raise CancelRefused(gettext("This is not a drip-feed order."))
         if parent.status in FINAL_STATUSES:
-            raise CancelRefused(f"This order is already {parent.get_status_display()}.")
+            raise CancelRefused(
+                gettext("This order is already %(status)s.")
+                % {"status": parent.get_status_display()}
+            )
         ids = list(
             Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(parent=parent, status=Status.PENDING, relay_state__in=UNSENT)
@@ -174,7 +178,7 @@ def dripfeed_stop(*, user, order: Order, actor=None) -> Decimal:
         if not ids:
             if parent.stopped_at is not None:
                 return Decimal(0)
-            raise CancelRefused("Every portion has been sent; sent portions are final.")
+            raise CancelRefused(gettext("Every portion has been sent; sent portions are final."))
         Order.objects.filter(pk=parent.pk).update(stopped_at=timezone.now())
         amount = _portions_close(
             parent=parent,

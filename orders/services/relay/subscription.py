@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
@@ -49,14 +50,19 @@ def _number(extra: dict, name: str, *, required: bool = False, minimum: int = 0)
     value = extra.get(name)
     if value is None or str(value).strip() == "":
         if required:
-            raise IncorrectRequest(f"Enter {name}.", field=name)
+            raise IncorrectRequest(gettext("Enter %(name)s.") % {"name": name}, field=name)
         return None
     text = str(value).strip()
     if not text.isascii() or not text.isdigit() or len(text) > 9:
-        raise IncorrectRequest(f"Enter a whole number for {name}.", field=name)
+        raise IncorrectRequest(
+            gettext("Enter a whole number for %(name)s.") % {"name": name}, field=name
+        )
     number = int(text)
     if number < minimum:
-        raise IncorrectRequest(f"{name} must be at least {minimum}.", field=name)
+        raise IncorrectRequest(
+            gettext("%(name)s must be at least %(minimum)s.") % {"name": name, "minimum": minimum},
+            field=name,
+        )
     return number
 
 
@@ -66,26 +72,30 @@ def subscription_fields(*, service: Service, extra: dict, today: date | None = N
     limits (the caller checks them as the quantity)."""
     username = str(extra.get("username") or "").strip()
     if not username or len(username) > 200 or any(c.isspace() for c in username):
-        raise IncorrectRequest("Enter the account's username.", field="username")
+        raise IncorrectRequest(gettext("Enter the account's username."), field="username")
     low = _number(extra, "min", required=True, minimum=1) or 1
     high = _number(extra, "max", required=True, minimum=1) or 1
     if low > high:
-        raise IncorrectRequest("min cannot be above max.", field="min")
+        raise IncorrectRequest(gettext("min cannot be above max."), field="min")
     posts = _number(extra, "posts", minimum=1)
     old_posts = _number(extra, "old_posts") or 0
     delay = _number(extra, "delay") or 0
     if delay not in DELAYS:
         raise IncorrectRequest(
-            f"The delay is one of {', '.join(map(str, DELAYS))} minutes.", field="delay"
+            gettext("The delay is one of %(delays)s minutes.")
+            % {"delays": ", ".join(map(str, DELAYS))},
+            field="delay",
         )
     expiry = str(extra.get("expiry") or "").strip()
     if expiry:
         try:
             day = datetime.strptime(expiry, "%d/%m/%Y").date()  # noqa: DTZ007 - a date only
         except ValueError:
-            raise IncorrectRequest("The expiry is a date as d/m/Y.", field="expiry") from None
+            raise IncorrectRequest(
+                gettext("The expiry is a date as d/m/Y."), field="expiry"
+            ) from None
         if day <= (today or timezone.now().date()):
-            raise IncorrectRequest("The expiry must be a future date.", field="expiry")
+            raise IncorrectRequest(gettext("The expiry must be a future date."), field="expiry")
         expiry = day.strftime("%d/%m/%Y")
     return {
         "username": username, "min": low, "max": high, "posts": posts, "old_posts": old_posts,
@@ -248,7 +258,10 @@ def subscription_cancel(*, user, order: Order, actor=None, note: str = "") -> No
         sub = Subscription.objects.select_for_update().get(order_id=order.pk, order__user=user)
         parent = orders_locking().get(pk=order.pk, user=user)
         if sub.state in (State.CANCELED, State.COMPLETED, State.EXPIRED):
-            raise CancelRefused(f"This subscription is already {sub.get_state_display().lower()}.")
+            raise CancelRefused(
+                gettext("This subscription is already %(state)s.")
+                % {"state": sub.get_state_display().lower()}
+            )
         _end(sub, parent, state=State.CANCELED, status=Status.CANCELED,
              note=note or "Canceled at your request.",
              cause=Cause.STAFF if actor is not None else Cause.CUSTOMER,
@@ -261,7 +274,7 @@ def subscription_resume(*, user, order: Order) -> None:
         sub = Subscription.objects.select_for_update().get(order_id=order.pk, order__user=user)
         parent = orders_locking().get(pk=order.pk, user=user)
         if sub.state != State.PAUSED:
-            raise CancelRefused("Only a paused subscription can be resumed.")
+            raise CancelRefused(gettext("Only a paused subscription can be resumed."))
         sub.state = State.ACTIVE
         sub.skipped_in_row = 0
         sub.next_cycle_at = timezone.now()
