@@ -42,6 +42,7 @@ from orders.services.refills import (
     refill_staff_complete,
     refill_staff_reject,
 )
+from smmpanel.admin import admin_apply_each
 
 
 class OrderEventInline(admin.TabularInline):
@@ -117,17 +118,15 @@ def _action_form(modeladmin, request, queryset, *, form_class, title, action, si
     return None, page
 
 
+def _counted(noun: str, done: str):
+    return lambda count: f"{count} {noun}{'s' if count != 1 else ''} {done}."
+
+
 def _each(modeladmin, request, queryset, call, done: str) -> None:
-    count = 0
-    for order in queryset.order_by("pk"):
-        try:
-            call(order)
-        except StaffActionRefused as refusal:
-            modeladmin.message_user(request, refusal.message, messages.ERROR)
-        else:
-            count += 1
-    if count:
-        modeladmin.message_user(request, f"{count} order{'s' if count != 1 else ''} {done}.")
+    admin_apply_each(
+        modeladmin, request, queryset.order_by("pk"), call,
+        refused=StaffActionRefused, done=_counted("order", done),
+    )  # fmt: skip
 
 
 @admin.register(Order)
@@ -581,16 +580,10 @@ def _refill_form(modeladmin, request, queryset, *, form_class, title, action):
 
 
 def _each_refill(modeladmin, request, queryset, call, done: str) -> None:
-    count = 0
-    for refill in queryset.order_by("pk"):
-        try:
-            call(refill)
-        except StaffActionRefused as refusal:
-            modeladmin.message_user(request, refusal.message, messages.ERROR)
-        else:
-            count += 1
-    if count:
-        modeladmin.message_user(request, f"{count} refill{'s' if count != 1 else ''} {done}.")
+    admin_apply_each(
+        modeladmin, request, queryset.order_by("pk"), call,
+        refused=StaffActionRefused, done=_counted("refill", done),
+    )  # fmt: skip
 
 
 @admin.register(Refill)

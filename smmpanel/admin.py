@@ -76,3 +76,20 @@ class PanelAdminSite(admin.AdminSite):
                 }
             )
         return grouped + list(by_label.values())
+
+
+def admin_apply_each(modeladmin, request, items, call, *, refused, done) -> int:
+    """Run an admin action's service ``call`` on each item. A refusal (an exception of the
+    ``refused`` class, with its ``message``) is shown as an error and the others go on; the
+    ones done are counted in one message, ``done(count)``. Returns that count."""
+    count = 0
+    for item in items:
+        try:
+            call(item)
+        except refused as refusal:
+            modeladmin.message_user(request, refusal.message, messages.ERROR)
+        else:
+            count += 1
+    if count:
+        modeladmin.message_user(request, done(count))
+    return count

@@ -4,8 +4,9 @@ The desk (``/desk/``, ``support.desk``) is where Support staff work; the admin s
 rows to Admins, with the history, and edits only canned replies (plain content).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
+from smmpanel.admin import admin_apply_each
 from support.exceptions import SupportRefused
 from support.models import (
     AbuseEvent,
@@ -65,16 +66,9 @@ class TicketEventInline(ReadOnlyInline):
 
 
 def _each(modeladmin, request, items, call, done: str) -> None:
-    count = 0
-    for item in items:
-        try:
-            call(item)
-        except SupportRefused as refusal:
-            modeladmin.message_user(request, refusal.message, messages.ERROR)
-        else:
-            count += 1
-    if count:
-        modeladmin.message_user(request, f"{count} {done}.")
+    admin_apply_each(
+        modeladmin, request, items, call, refused=SupportRefused, done=lambda n: f"{n} {done}."
+    )
 
 
 @admin.register(Ticket)
