@@ -141,6 +141,26 @@ def _consuming(process, *, on: bool) -> None:
     logger.warning("the Celery worker %s did not confirm the pause", process.nodename)
 
 
+IDLE_TIMEOUT = 30.0  # seconds for the tasks a paused worker already holds to finish
+
+
+def _wait_idle(process) -> None:
+    """Wait until the paused worker runs no task and holds none in reserve.
+
+    A task still running after the test (a beat-sent relay or subscription cycle) holds row
+    locks in its own transaction; the test database's flush (TRUNCATE of every table) then
+    deadlocks with it, and the rows it could not remove break the next test.
+    """
+    inspect = celery_app.control.inspect(destination=[process.nodename], timeout=2.0)
+    deadline = time.monotonic() + IDLE_TIMEOUT
+    while time.monotonic() < deadline:
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        if active and not any(active.values()) and not any(reserved.values()):
+            return
+        time.sleep(0.1)
+    logger.warning("the Celery worker %s was still busy after the test", process.nodename)
+
+
 @pytest.fixture
 def celery_worker(celery_worker_process):
     """Tasks of this test go through Redis to the worker (the unit tests run them inline)."""
@@ -154,6 +174,7 @@ def celery_worker(celery_worker_process):
     finally:
         conf.task_always_eager, conf.task_default_queue = saved
         _consuming(celery_worker_process, on=False)
+        _wait_idle(celery_worker_process)
 
 
 def _orders_now() -> str:
