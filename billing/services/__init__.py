@@ -16,15 +16,17 @@ from .deposits import (
 from .ledger import (
     deposit_credit,
     funds_return,
-    funds_spend,
     promo_credit_grant,
     staff_adjust,
 )
 from .promos import promo_bonus, promo_code_check, promo_redeem
+from .spending import Charge, SpendPlan, funds_spend, funds_spend_many, spends_plan
 
 __all__ = [
+    "Charge",
     "ChargeResult",
     "Spend",
+    "SpendPlan",
     "Split",
     "deposit_amount_check",
     "deposit_charge",
@@ -35,10 +37,12 @@ __all__ = [
     "funds_add_manual",
     "funds_return",
     "funds_spend",
+    "funds_spend_many",
     "promo_bonus",
     "promo_code_check",
     "promo_credit_grant",
     "promo_redeem",
+    "spends_plan",
     "split_return",
     "staff_adjust",
     "stripe_customer_get_or_create",

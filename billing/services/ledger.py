@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
 from billing.exceptions import InsufficientFunds, LedgerError
-from billing.ledger import Spend, Split, split_spend
+from billing.ledger import Split
 from billing.models import Account, Entry, RefKind, Transaction, TransactionReason
 from billing.money import ZERO, quantize
 from smmpanel.readcache import cached
@@ -140,15 +139,6 @@ def _post(
     return txn
 
 
-def _split_of(txn: Transaction) -> Split:
-    """How much of a spend or return moved Promotional Credit and Deposited Funds."""
-    parts = {Kind.PROMOTIONAL: ZERO, Kind.DEPOSITED: ZERO}
-    for entry in txn.entries.select_related("account"):
-        if entry.account.kind in parts:
-            parts[Kind(entry.account.kind)] += abs(entry.amount)
-    return Split(promotional=parts[Kind.PROMOTIONAL], deposited=parts[Kind.DEPOSITED])
-
-
 def deposit_credit(
     *,
     user,
@@ -232,85 +222,6 @@ def promo_credit_grant(
                 (accounts[Kind.PROMOTIONAL], amount),
             ],
         )
-
-
-def funds_spend(
-    *,
-    user,
-    amount: Decimal,
-    memo: str,
-    ref_kind: str,
-    ref_id: str | int,
-    idempotency_key: str | None = None,
-) -> Spend:
-    """Charge the customer's balance: Promotional Credit first, then Deposited Funds (R-BAL-4).
-
-    Raises ``InsufficientFunds`` and changes nothing when the balance cannot cover
-    ``amount``, or while the customer owes money (R-BAL-5: spending never makes or
-    deepens a negative balance). With an ``idempotency_key`` already used, returns the
-    earlier spend.
-    """
-    amount = _money(amount)
-    with transaction.atomic():
-        accounts = _customer_accounts_locked(user)
-        if existing := _already_posted(idempotency_key):
-            return Spend(split=_split_of(existing), transaction=existing)
-        promotional = accounts[Kind.PROMOTIONAL]
-        deposited = accounts[Kind.DEPOSITED]
-        if accounts[Kind.OWED].balance > 0:
-            raise InsufficientFunds(required=amount, available=ZERO)
-        _withdrawals_yield_to_spend(user=user, accounts=accounts, amounts=[amount])  # R-WDR-4
-        available = promotional.balance + deposited.balance
-        if available < amount:
-            raise InsufficientFunds(required=amount, available=available)
-        _activity_touch(user)  # R-DOR-1: an order counts as activity
-        split = split_spend(
-            amount=amount,
-            available=Split(promotional=promotional.balance, deposited=deposited.balance),
-            promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
-        )
-        txn = _post(
-            user=user,
-            reason=TransactionReason.SPEND,
-            memo=memo,
-            ref_kind=ref_kind,
-            ref_id=ref_id,
-            idempotency_key=idempotency_key,
-            legs=[
-                (promotional, -split.promotional),
-                (deposited, -split.deposited),
-                (_system_account(Kind.SALES), amount),
-            ],
-        )
-        return Spend(split=split, transaction=txn)
-
-
-def _withdrawals_yield_to_spend(*, user, accounts: dict[str, Account], amounts) -> None:
-    """R-WDR-4: spending that is paid from Deposited Funds cancels the pending withdrawals.
-
-    Called under the customer's account locks by every spend path (``funds_spend`` and the
-    bulk spend of Mass Order), before the split is decided: when the spends, taken from
-    Promotional Credit first, need Deposited Funds and a withdrawal holds some, its hold goes
-    back to Deposited Funds (its processing fee is kept) and the spends go on from there."""
-    hold = accounts.get(Kind.PAYOUT_HOLD)
-    if hold is None or hold.balance <= 0:
-        return
-    promo_left = accounts[Kind.PROMOTIONAL].balance
-    needs_deposited = False
-    for amount in amounts:
-        split = split_spend(
-            amount=amount,
-            available=Split(promotional=promo_left, deposited=amount),
-            promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
-        )
-        promo_left -= split.promotional
-        if split.deposited > 0:
-            needs_deposited = True
-            break
-    if needs_deposited:
-        from .withdrawals import withdrawals_cancel_for_spend
-
-        withdrawals_cancel_for_spend(user=user, accounts=accounts)
 
 
 def _activity_touch(user) -> None:

@@ -3,7 +3,7 @@
 Every line is validated and priced on its own, by the same rules as ``order_place``
 (``order_prepare``), and gets its own result: its order, or the reason it was refused
 (nothing is charged for a refused line). The accepted lines are then written together, in
-one transaction: their orders, one spend each (``billing.services.bulk.funds_spend_many``,
+one transaction: their orders, one spend each (``billing.services.spending``,
 Promotional Credit first, a line the balance cannot cover refused), their first history
 lines, and one message to start the relay. So 1,000 lines take a few queries, not several
 thousand, and nothing is ever half-done: a line is placed whole, or not at all.
@@ -19,12 +19,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils.translation import gettext
 
 from billing.models import RefKind
 from billing.money import ZERO
-from billing.services.bulk import Charge, funds_spend_many
+from billing.services import Charge, spends_plan
 from catalog.models import Service
 from orders.exceptions import IncorrectRequest, OrderRefused
 from orders.models import ACTIVE_STATUSES, Order, OrderEvent
@@ -122,56 +121,37 @@ def _prepare(context: PlacementContext, lines: list[MassLine]) -> list[MassResul
 
 
 def _write_together(*, user, accepted: list[MassResult]) -> None:
-    """Orders, spends and history lines of the accepted lines, in one transaction."""
+    """Orders, spends and history lines of the accepted lines, in one transaction; the
+    results change only once it is written (a refused batch is placed one by one)."""
+    orders = [result.order for result in accepted if result.order is not None]
     with transaction.atomic():
-        orders = Order.objects.bulk_create([r.order for r in accepted if r.order is not None])
         charged = [order for order in orders if order.charge > 0]
-        spends = funds_spend_many(
-            user=user,
-            charges=[Charge(order.charge, spend_memo(order), order.pk) for order in charged],
+        plan = spends_plan(user=user, amounts=[order.charge for order in charged])
+        uncovered = set()
+        for order, split in zip(charged, plan.splits, strict=True):
+            if split is None:  # the balance does not cover it when its turn comes
+                uncovered.add(id(order))
+            else:
+                order.paid_promotional, order.paid_deposited = split.promotional, split.deposited
+        placed = [order for order in orders if id(order) not in uncovered]
+        for order in placed:
+            if order.charge == 0:
+                order.paid_promotional = order.paid_deposited = ZERO
+        Order.objects.bulk_create(placed)
+        plan.post(
+            charges=[Charge(order.charge, spend_memo(order), order.pk)
+                     for order in placed if order.charge > 0],
             ref_kind=RefKind.ORDER,
-        )
-        split = {order.pk: spend for order, spend in zip(charged, spends, strict=True)}
-        refused = [order.pk for order in charged if split[order.pk] is None]
-        if refused:
-            Order.objects.filter(pk__in=refused).delete()
-        placed = []
-        for result in accepted:
-            order = result.order
-            if order is None:
-                continue
-            if order.pk in refused:
-                result.error = not_enough_funds(order.charge).message
-                result.order = None
-                continue
-            spend = split.get(order.pk)
-            order.paid_promotional = spend.split.promotional if spend else ZERO
-            order.paid_deposited = spend.split.deposited if spend else ZERO
-            placed.append(order)
-        _store_splits(placed)
+        )  # fmt: skip
         OrderEvent.objects.bulk_create([placed_event(order) for order in placed])
         if placed:
             from orders.tasks import orders_relay_batch_task
 
             enqueue_on_commit(orders_relay_batch_task, [order.pk for order in placed])
-
-
-def _store_splits(orders: list[Order]) -> None:
-    """Record how each order was paid (R-BAL-4). Promotional Credit goes first, so all but
-    at most a few orders are paid from one source alone: two UPDATEs cover those."""
-    from_promotional = [o.pk for o in orders if not o.paid_deposited]
-    from_deposited = [o.pk for o in orders if not o.paid_promotional and o.paid_deposited]
-    Order.objects.filter(pk__in=from_promotional).update(
-        paid_promotional=F("charge"), paid_deposited=ZERO
-    )
-    Order.objects.filter(pk__in=from_deposited).update(
-        paid_promotional=ZERO, paid_deposited=F("charge")
-    )
-    for order in orders:
-        if order.paid_promotional and order.paid_deposited:
-            Order.objects.filter(pk=order.pk).update(
-                paid_promotional=order.paid_promotional, paid_deposited=order.paid_deposited
-            )
+    for result in accepted:
+        if result.order is not None and id(result.order) in uncovered:
+            result.error = not_enough_funds(result.order.charge).message
+            result.order = None
 
 
 def _place_one_by_one(*, context: PlacementContext, accepted: list[MassResult]) -> None:

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
 from billing.money import ZERO, quantize, usd_text
-from billing.services import funds_spend
+from billing.services import Charge, spends_plan
 from catalog.exceptions import LinkRejected
 from catalog.models import Service, service_type_orderable
 from catalog.provider_client import ADD_FIELDS
@@ -326,6 +325,31 @@ def spend_memo(order: Order) -> str:
     return f"Order #{order.pk}: {order.service_name}"[:255]
 
 
+def _order_write(order: Order) -> None:
+    """Charge and write one prepared order with its first history line, in one transaction;
+    the split is decided under the customer's locks first, so the order is inserted once."""
+    with transaction.atomic():
+        plan = None
+        order.paid_promotional = order.paid_deposited = ZERO
+        if order.charge > 0:  # R-BAL-4: Promotional Credit first
+            plan = spends_plan(user=order.user, amounts=[order.charge])
+            split = plan.splits[0]
+            if split is None:
+                raise not_enough_funds(order.charge)
+            order.paid_promotional, order.paid_deposited = split.promotional, split.deposited
+        order.save(force_insert=True)
+        if plan is not None:
+            plan.post(charges=[Charge(order.charge, spend_memo(order), order.pk)],
+                      ref_kind=RefKind.ORDER)  # fmt: skip
+        placed_event(order).save()
+        if order.relay_state == Order.RelayState.PARENT:
+            _parts_create(order)  # R-ORD-10, R-ORD-11: the panel sends its parts
+        else:
+            from orders.tasks import order_relay_task
+
+            enqueue_on_commit(order_relay_task, order.pk)  # broker down: due rows send it
+
+
 def order_place_in_context(
     *,
     context: PlacementContext,
@@ -360,35 +384,8 @@ def order_place_in_context(
     order.idempotency_key = key
     if order.extra.get("runs") or order.service_type == Service.Type.SUBSCRIPTIONS:
         order.relay_state = Order.RelayState.PARENT
-    charge = order.charge
-
     try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-            promotional = deposited = ZERO
-            if charge > 0:
-                try:
-                    spend = funds_spend(  # R-BAL-4: Promotional Credit first
-                        user=user,
-                        amount=charge,
-                        memo=spend_memo(order),
-                        ref_kind=RefKind.ORDER,
-                        ref_id=order.pk,
-                    )
-                except InsufficientFunds:
-                    raise not_enough_funds(charge) from None
-                promotional, deposited = spend.split.promotional, spend.split.deposited
-            Order.objects.filter(pk=order.pk).update(
-                paid_promotional=promotional, paid_deposited=deposited
-            )
-            order.paid_promotional, order.paid_deposited = promotional, deposited
-            placed_event(order).save()
-            if order.relay_state == Order.RelayState.PARENT:
-                _parts_create(order)  # R-ORD-10, R-ORD-11: the panel sends its parts
-            else:
-                from orders.tasks import order_relay_task
-
-                enqueue_on_commit(order_relay_task, order.pk)  # broker down: due rows send it
+        _order_write(order)
     except IntegrityError as exc:
         constraint = _violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":

@@ -9,8 +9,13 @@ import requests
 from billing.exceptions import WithdrawalRefused
 from billing.models import Account, Withdrawal, WithdrawalRefund
 from billing.selectors import balance_get, payout_figure, payout_figure_compute
-from billing.services import deposit_credit, funds_spend, promo_credit_grant
-from billing.services.bulk import Charge, funds_spend_many
+from billing.services import (
+    Charge,
+    deposit_credit,
+    funds_spend,
+    funds_spend_many,
+    promo_credit_grant,
+)
 from billing.services.withdrawals import (
     customer_verification_set,
     withdrawal_approve,

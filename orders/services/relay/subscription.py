@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 
 from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
-from billing.services import funds_spend
+from billing.services import Charge, spends_plan
 from catalog.models import Service
 from orders.exceptions import CancelRefused, IncorrectRequest
 from orders.models import FINAL_STATUSES, Order, OrderEvent, Subscription, SubscriptionCycle
@@ -150,15 +150,17 @@ def _cycle_order(sub: Subscription, parent: Order, quantity: int) -> Order:
         extra={"username": sub.username, "subscription": sub.pk},
     )
     with transaction.atomic():  # a refused spend leaves no order behind
+        plan = spends_plan(user=parent.user, amounts=[charge])
+        split = plan.splits[0]
+        if split is None:
+            raise InsufficientFunds(required=charge, available=plan.available)
+        cycle.paid_promotional, cycle.paid_deposited = split.promotional, split.deposited
         cycle.save(force_insert=True)
-        spend = funds_spend(
-            user=parent.user, amount=charge,
-            memo=f"Order #{cycle.pk}: {parent.service_name} (subscription #{parent.pk})"[:255],
-            ref_kind=RefKind.ORDER, ref_id=cycle.pk,
+        plan.post(
+            charges=[Charge(charge, f"Order #{cycle.pk}: {parent.service_name} "
+                                    f"(subscription #{parent.pk})", cycle.pk)],
+            ref_kind=RefKind.ORDER,
         )  # fmt: skip
-    Order.objects.filter(pk=cycle.pk).update(
-        paid_promotional=spend.split.promotional, paid_deposited=spend.split.deposited
-    )
     OrderEvent.objects.create(
         order=cycle, new_status=Status.PENDING, cause=Cause.SCHEDULE,
         note=f"Cycle of subscription order #{parent.pk}.",
