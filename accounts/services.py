@@ -1,7 +1,9 @@
 import ipaddress
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -75,17 +77,23 @@ def sign_in_record(*, user, ip_address: str | None, device: str | None = None) -
 
 def sign_ins_purge(*, now=None) -> int:
     """Delete sign-in records older than ``PRIVACY_SIGNIN_RETENTION_DAYS`` (R-PRV-1)."""
-    from datetime import timedelta
 
     cutoff = (now or timezone.now()) - timedelta(days=settings.PRIVACY_SIGNIN_RETENTION_DAYS)
     deleted, _ = SignIn.objects.filter(at__lt=cutoff).delete()
     return deleted
 
 
+# R-DOR-1 counts inactivity in months: activity is recorded to the hour, so a busy account
+# (an API reseller's many orders a minute) does not rewrite (and lock) its user row on every
+# order; the condition is in the UPDATE, as the row in memory may be older or newer.
+ACTIVITY_PRECISION = timedelta(hours=1)
+
+
 def user_activity_touch(*, user, now=None) -> None:
     """Record a sign-in, deposit or order: what keeps an account from dormancy (R-DOR-1)."""
     now = now or timezone.now()
-    User.objects.filter(pk=user.pk).update(last_activity_at=now)
+    recent = Q(last_activity_at__gt=now - ACTIVITY_PRECISION, last_activity_at__lte=now)
+    User.objects.filter(pk=user.pk).exclude(recent).update(last_activity_at=now)
     user.last_activity_at = now
 
 

@@ -227,3 +227,22 @@ def test_a_frozen_account_key_is_refused_and_web_orders_too(
     assert api_key_user(key=key) == user
     assert client.post("/api/v2", {"key": key, "action": "balance"}).json()["balance"] == "40.00"
     assert client.get("/orders/new/").status_code == 200
+
+
+def test_activity_is_recorded_to_the_hour(customer):
+    # R-DOR-1: every order counts, but a busy account's row is rewritten at most hourly.
+    from accounts.services import user_activity_touch
+
+    User = type(customer)
+    User.objects.filter(pk=customer.pk).update(last_activity_at=None)
+    start = timezone.now()
+    user_activity_touch(user=customer, now=start)
+    assert User.objects.get(pk=customer.pk).last_activity_at == start
+    user_activity_touch(user=customer, now=start + timedelta(minutes=59))
+    assert User.objects.get(pk=customer.pk).last_activity_at == start
+    user_activity_touch(user=customer, now=start + timedelta(minutes=61))
+    assert User.objects.get(pk=customer.pk).last_activity_at == start + timedelta(minutes=61)
+    # The row in memory does not decide: the database's value does.
+    User.objects.filter(pk=customer.pk).update(last_activity_at=start - relativedelta(months=11))
+    user_activity_touch(user=customer, now=start + timedelta(minutes=62))
+    assert User.objects.get(pk=customer.pk).last_activity_at == start + timedelta(minutes=62)
