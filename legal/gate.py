@@ -38,14 +38,10 @@ def region_refusal(*, ip: str | None, what: str = "Orders") -> Refusal | None:
     )
 
 
-def ordering_refusal(*, user, ip: str | None) -> Refusal | None:
-    """Why ``user``, calling from ``ip``, may not place an order now; None if they may."""
+def _account_refusal(*, user) -> Refusal | None:
     from billing.selectors import balance_frozen
-    from legal.selectors import account_held, terms_acceptance_due
+    from legal.selectors import account_held
 
-    refusal = region_refusal(ip=ip)
-    if refusal is not None:
-        return refusal
     if account_held(user=user):
         return Refusal(
             kind="hold",
@@ -59,6 +55,21 @@ def ordering_refusal(*, user, ip: str | None) -> Refusal | None:
             "before ordering.",
             api_message=FROZEN_API_ERROR,
         )
+    return None
+
+
+def ordering_refusal(*, user, ip: str | None, by_api_key: bool = False) -> Refusal | None:
+    """Why ``user``, calling from ``ip``, may not place an order now; None if they may.
+
+    ``by_api_key``: the user came from ``accounts.selectors.api_key_user``, which already
+    refuses a held or frozen account (R-KEY-3), its cache bumped by every hold and freeze;
+    only the region and the Terms are left to ask.
+    """
+    from legal.selectors import terms_acceptance_due
+
+    refusal = region_refusal(ip=ip) or (None if by_api_key else _account_refusal(user=user))
+    if refusal is not None:
+        return refusal
     if terms_acceptance_due(user=user) is not None:
         return Refusal(
             kind="terms",

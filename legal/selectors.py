@@ -1,4 +1,8 @@
+from datetime import datetime
+
 from django.utils import timezone
+
+from smmpanel.readcache import cached
 
 from .models import Acceptance, Document
 
@@ -27,6 +31,22 @@ def document_history(*, kind: str) -> list[Document]:
     return list(documents_published(kind=kind).order_by("-version"))
 
 
+# The read cache's stamp of the material Terms versions (smmpanel.readcache), bumped by
+# legal.signals whenever a Document row is saved or deleted.
+TERMS_STAMP = "legal-terms"
+
+
+def _material_terms() -> tuple[tuple[int, datetime], ...]:
+    """Every published material Terms version with its effective date, from the read cache:
+    each ``add`` asks, and a version published for later takes effect without a change."""
+
+    def load():
+        published = documents_published(kind=Document.Kind.TERMS).filter(material=True)
+        return tuple(published.order_by("version").values_list("version", "effective_at"))
+
+    return cached(TERMS_STAMP, "material", load)
+
+
 def terms_acceptance_due(*, user) -> Document | None:
     """The Terms version ``user`` must accept before ordering, or None (R-LEG-2).
 
@@ -34,17 +54,15 @@ def terms_acceptance_due(*, user) -> Document | None:
     any later version. Non-material versions never ask for a new acceptance.
     """
     now = timezone.now()
-    terms = documents_published(kind=Document.Kind.TERMS).filter(effective_at__lte=now)
-    material = terms.filter(material=True).order_by("-version").values_list("version", flat=True)
-    material_version = material.first()
-    if material_version is None:
+    in_effect = [version for version, effective_at in _material_terms() if effective_at <= now]
+    if not in_effect:
         return None
     accepted = Acceptance.objects.filter(
-        user=user, document__kind=Document.Kind.TERMS, document__version__gte=material_version
+        user=user, document__kind=Document.Kind.TERMS, document__version__gte=max(in_effect)
     ).exists()
     if accepted:
         return None
-    return terms.order_by("-version").first()
+    return document_current(kind=Document.Kind.TERMS)
 
 
 def account_held(*, user) -> bool:

@@ -43,7 +43,7 @@ def _handle(request):
     if action is None:
         raise ApiError("Incorrect request")
     if action is ACTIONS["add"]:  # R-LEG-2, R-AUP-3: Terms to accept, restricted region
-        refusal = ordering_refusal(user=user, ip=client_ip(request))
+        refusal = ordering_refusal(user=user, ip=client_ip(request), by_api_key=True)
         if refusal is not None:
             raise ApiError(refusal.api_message)
     return action(user=user, params=params)

@@ -163,3 +163,33 @@ def test_orders_placed_from_the_cache_are_charged_as_without_it(api, shop):  # R
     for n in range(5):
         assert "order" in _add(api, key, service, f"ledger_{n}")
     assert ledger_verify().ok
+
+
+def test_material_terms_are_asked_for_on_the_very_next_add(api, shop):  # R-LEG-2
+    from legal.gate import TERMS_API_ERROR
+    from legal.services import document_publish
+
+    user, service, key = shop
+    _warm(api, key, user, service)
+    assert _cached_items("legal-terms")
+    document_publish(kind="terms", title="Terms", body="New terms.", material=True)
+    assert _add(api, key, service, "terms_now") == {"error": TERMS_API_ERROR}
+
+
+def test_material_terms_published_for_later_take_effect_on_time(api, shop):  # R-LEG-2
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from legal.gate import TERMS_API_ERROR
+    from legal.services import document_publish
+
+    user, service, key = shop
+    _warm(api, key, user, service)
+    effective_at = timezone.now() + timedelta(seconds=2)
+    document_publish(kind="terms", title="Terms", body="Later terms.", material=True,
+                     effective_at=effective_at)  # fmt: skip
+    assert "order" in _add(api, key, service, "terms_before")  # cached, not yet in effect
+    time.sleep(max(0.0, (effective_at - timezone.now()).total_seconds()) + 0.1)
+    assert _add(api, key, service, "terms_after") == {"error": TERMS_API_ERROR}
