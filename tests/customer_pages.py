@@ -86,10 +86,7 @@ class PageWatch:
                 self.problems.append(f"console: {msg.text}") if msg.type == "error" else None
             ),
         )
-        page.on(
-            "requestfailed",
-            lambda request: self.problems.append(f"failed: {request.url} {request.failure}"),
-        )
+        page.on("requestfailed", self._failed)
         page.on(
             "response",
             lambda response: (
@@ -98,6 +95,13 @@ class PageWatch:
                 else None
             ),
         )
+
+    def _failed(self, request) -> None:
+        # The browser itself drops what a page still loads (its favicon, say) when the
+        # customer moves on: net::ERR_ABORTED is that, never the server failing. A missing
+        # file or a server error still shows as a response of 4xx/5xx below.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed: {request.url} {request.failure}")
 
     def take(self) -> list[str]:
         problems, self.problems = self.problems, []
