@@ -13,6 +13,9 @@ The policy per surface (README, "Redis outage"):
   sweep) hand the order on once the broker is back.
 * Anything else that still reaches Redis and fails answers 503 with ``Retry-After``: JSON
   ``{"error": "Too many requests"}`` on ``/api/`` (never an HTML page), a short page elsewhere.
+
+``rate_limits_exceeded`` counts several limits of one request in one Redis round trip (the
+API's per-IP and per-account limits, issue 15), with django-ratelimit's keys and windows.
 """
 
 from __future__ import annotations
@@ -20,10 +23,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django_ratelimit.core import _SIMPLE_KEYS, _split_rate, is_ratelimited
+from django_ratelimit import ALL
+from django_ratelimit.core import (
+    _SIMPLE_KEYS,
+    EXPIRATION_FUDGE,
+    _get_window,
+    _make_cache_key,
+    _split_rate,
+    is_ratelimited,
+)
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
@@ -72,6 +87,56 @@ def rate_limited(request, *, group: str, key, rate: str, increment: bool = True)
         return _local.hit(
             group=group, value=_key_value(request, group, key), rate=rate, increment=increment
         )
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One fixed-window rate limit, named as django-ratelimit names it: ``key`` is "ip",
+    "user", "user_or_ip" or ``callable(group, request) -> str``; ``rate`` is like "60/m"."""
+
+    group: str
+    key: str | Callable
+    rate: str
+
+
+def rate_limits_exceeded(request, limits: Sequence[Limit]) -> bool:
+    """Count this request against every limit in ``limits``; whether it is over any of them.
+
+    On Redis, one pipeline (one round trip) of ``SET key 0 EX <period + fudge> NX`` and
+    ``INCRBY key 1`` per limit: django-ratelimit's ``cache.add`` + ``cache.incr`` on the same keys
+    and windows, so its counts and ours are the same counters. Another cache (LocMem in
+    development) is counted by django-ratelimit itself. While Redis is down, the limits are
+    counted in this process (degraded, never unlimited, never a 500)."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return False
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, RedisCache):
+        over = [
+            is_ratelimited(request, group=lim.group, key=lim.key, rate=lim.rate, increment=True)
+            for lim in limits
+        ]
+        return any(over)
+    counted = []
+    pipeline = cache._cache.get_client(write=True).pipeline(transaction=False)
+    for lim in limits:
+        value = _key_value(request, lim.group, lim.key)
+        allowed, period = _split_rate(lim.rate)
+        window = _get_window(value, period)
+        key = cache.make_key(_make_cache_key(lim.group, window, lim.rate, value, ALL))
+        pipeline.set(key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
+        pipeline.incr(key)
+        counted.append((lim, value, allowed))
+    try:
+        replies = pipeline.execute()
+    except RedisError as exc:
+        logger.warning("rate limits: cache unreachable (%s); counted per process", exc)
+        over = [
+            _local.hit(group=lim.group, value=value, rate=lim.rate, increment=True)
+            for lim, value, _allowed in counted
+        ]
+        return any(over)
+    counts = replies[1::2]  # each INCRBY's answer
+    return any(count > allowed for count, (*_, allowed) in zip(counts, counted, strict=True))
 
 
 def enqueue_on_commit(task, *args) -> None:

@@ -3,18 +3,23 @@ the answer's payload, or raises ``ApiError`` with the contract's wording
 (docs/spec/API_V2.md). They call the same selectors and services as the web pages:
 one ``order_place`` for the web, Mass Order and the API."""
 
+from django.utils import translation
+
 from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
 from orders import services as order_services
 from orders.exceptions import REFILL_NOT_FOUND, OrderRefused, RefillRefused
-from orders.models import Order, Refill, Subscription
+from orders.models import Order, Refill
 from orders.selectors import (
+    OrderStatusRow,
     order_get_for_user,
+    order_status_rows_for_user,
     orders_for_user_by_ids,
     portion_ids_by_parent,
     refill_get_for_user,
     refills_for_user_by_ids,
+    subscription_progress_by_order,
 )
 from orders.services.refills import refill_request
 
@@ -29,6 +34,10 @@ INCORRECT_REQUEST = "Incorrect request"
 KNOWN_FIELDS = {"key", "action", "service", "link", "quantity", "comments", "idempotency_key"}
 MAX_EXTRA_FIELDS = 20
 MAX_FIELD_LENGTH = 2000
+# The API v2 status strings (API_V2.md), looked up in a plain dict: Django's
+# get_status_display() took a third of a 100-id `status` (issue 15). Always English.
+with translation.override("en"):
+    STATUS_LABELS = {value: str(label) for value, label in Order.Status.choices}
 
 
 def _int(value: str | None, *, message: str) -> int:
@@ -64,10 +73,10 @@ def _ids(text: str) -> list[int]:
     return ids
 
 
-def _orders_by_token(user, tokens: list[str]) -> dict[str, Order | None]:
+def _status_rows_by_token(user, tokens: list[str]) -> dict[str, OrderStatusRow | None]:
     """Each token's order, None for a malformed, unknown or someone else's id."""
     ids = {token: _as_id(token) for token in tokens}
-    found = orders_for_user_by_ids(user=user, ids=[i for i in ids.values() if i is not None])
+    found = order_status_rows_for_user(user=user, ids=[i for i in ids.values() if i is not None])
     return {token: found.get(order_id) for token, order_id in ids.items()}
 
 
@@ -125,24 +134,25 @@ def add(*, user, params) -> dict:
     return {"order": order.pk}
 
 
-def _order_status(order: Order, parts: dict | None = None) -> dict:
+def _order_status(order: OrderStatusRow, parts: dict) -> dict:
     answer = {
         # What the order costs now: a Partial's or a Canceled's return is taken off (R-ORD-7/8).
         "charge": money(order.charge - order.refunded),
         "start_count": str(order.start_count or 0),
-        "status": order.get_status_display(),
+        "status": STATUS_LABELS[order.status],
         # Of the whole order: a drip-feed parent's remains count every portion (R-ORD-10).
         "remains": str(order.quantity if order.remains is None else order.remains),
         "currency": "USD",
     }
     if order.is_dripfeed_parent:
-        answer["runs"] = str(order.extra["runs"])
-        answer["orders"] = (parts or {}).get(order.pk, [])
+        answer["runs"] = str(order.runs)
+        answer["orders"] = parts.get(order.pk, [])
     elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
-        sub = (parts or {}).get(("subscription", order.pk))
-        if sub is not None:
-            answer["posts"] = str(sub.posts_done)
-            answer["expiry"] = sub.expiry.strftime("%d/%m/%Y") if sub.expiry else ""
+        progress = parts.get(("subscription", order.pk))
+        if progress is not None:
+            posts_done, expiry = progress
+            answer["posts"] = str(posts_done)
+            answer["expiry"] = expiry.strftime("%d/%m/%Y") if expiry else ""
     return answer
 
 
@@ -152,25 +162,26 @@ def _parts(orders) -> dict:
     parents = [order.pk for order in orders if order.is_dripfeed_parent]
     found: dict = portion_ids_by_parent(parent_ids=parents) if parents else {}
     subscribed = [order.pk for order in orders if order.is_subscription]
-    for sub in Subscription.objects.filter(order_id__in=subscribed) if subscribed else ():
-        found[("subscription", sub.order_id)] = sub
+    if subscribed:
+        progress = subscription_progress_by_order(order_ids=subscribed)
+        found.update({("subscription", pk): item for pk, item in progress.items()})
     return found
 
 
 def status(*, user, params):
-    """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5)."""
+    """One order (`order`) or up to 100 (`orders`), errors inline per id (R-ORD-4, R-ORD-5).
+    Reads only the columns it answers with (``order_status_rows_for_user``)."""
     if "orders" in params:
-        by_token = _orders_by_token(user, _id_list(params["orders"]))
+        by_token = _status_rows_by_token(user, _id_list(params["orders"]))
         parts = _parts(by_token.values())
         return {
             token: _order_status(order, parts) if order else {"error": INCORRECT_ORDER}
             for token, order in by_token.items()
         }
     order_id = _int(params.get("order"), message=INCORRECT_ORDER)
-    try:
-        order = order_get_for_user(user=user, order_id=order_id)
-    except Order.DoesNotExist as exc:
-        raise ApiError(INCORRECT_ORDER) from exc
+    order = order_status_rows_for_user(user=user, ids=[order_id]).get(order_id)
+    if order is None:  # unknown, or someone else's: the same answer
+        raise ApiError(INCORRECT_ORDER)
     return _order_status(order, _parts([order]))
 
 

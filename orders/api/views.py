@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.geo import client_ip
 from accounts.selectors import api_key_user
 from legal.gate import ordering_refusal
-from smmpanel.outage import rate_limited
+from smmpanel.outage import Limit, rate_limits_exceeded
 
 from .actions import ACTIONS
 from .openapi import openapi_document
@@ -18,27 +18,42 @@ from .transport import ApiError, answer, error, request_params
 TOO_MANY = "Too many requests"
 
 
-def _check_rate(request, *, group: str, key, rate: str) -> None:
-    if rate_limited(request, group=group, key=key, rate=rate):  # Redis down: per process
+def _check_rates(request, *, user) -> None:
+    """Count the request against the IP's limit and, with a valid key, the account's: one
+    Redis round trip (Redis down: counted per process)."""
+    limits = [Limit(group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)]
+    if user is not None:
+        account = f"user:{user.pk}"
+        limits.append(
+            Limit(
+                group="api-account",
+                key=lambda _group, _request: account,
+                rate=settings.API_RATE_LIMIT_PER_ACCOUNT,
+            )
+        )
+    if rate_limits_exceeded(request, limits):
         raise ApiError(TOO_MANY, status=429)  # R-KEY-4
+
+
+def _params(request) -> dict[str, str]:
+    if request.method not in ("GET", "POST"):
+        raise ApiError("Incorrect request", status=405)
+    return request_params(request)
 
 
 @sensitive_variables("params")
 def _handle(request):
-    _check_rate(request, group="api-ip", key="ip", rate=settings.API_RATE_LIMIT_PER_IP)
-    if request.method not in ("GET", "POST"):
-        raise ApiError("Incorrect request", status=405)
-    params = request_params(request)
+    try:
+        params = _params(request)
+    except ApiError:  # a bad method or body is still counted against the IP (R-KEY-4)
+        _check_rates(request, user=None)
+        raise
     user = api_key_user(key=params.get("key", ""))
+    # Before any error: a wrong key is counted against the IP, so keys cannot be guessed
+    # faster than its limit (R-KEY-4); "Too many requests" wins over every other answer.
+    _check_rates(request, user=user)
     if user is None:
         raise ApiError("Invalid API key")  # R-KEY-3
-    account = f"user:{user.pk}"
-    _check_rate(
-        request,
-        group="api-account",
-        key=lambda _group, _request: account,
-        rate=settings.API_RATE_LIMIT_PER_ACCOUNT,
-    )
     action = ACTIONS.get(params.get("action", ""))
     if action is None:
         raise ApiError("Incorrect request")
