@@ -36,7 +36,7 @@ from orders.services import (
 from orders.services.refills import refill_refusal, refill_request
 from orders.services.relay import dripfeed_can_stop
 from orders.services.relay.subscription import subscription_resume
-from smmpanel.outage import rate_limited
+from smmpanel.outage import Limit, rate_limits_exceeded
 
 
 def _service_data(service) -> dict:
@@ -70,9 +70,9 @@ def _placement_limited(view):
         if request.method == "POST":
             rate = settings.ORDERS_PLACE_RATE_LIMIT
             group = f"{view.__module__}.{view.__qualname__}"
-            by_user = rate_limited(request, group=group, key="user", rate=rate)
-            by_ip = rate_limited(request, group=group, key="ip", rate=rate)
-            request.limited = by_user or by_ip
+            request.limited = rate_limits_exceeded(
+                request, [Limit(group, "user", rate), Limit(group, "ip", rate)]
+            )
         return view(request, *args, **kwargs)
 
     return limited

@@ -2,7 +2,7 @@
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache
 command, and each one rebuilds redis-py's table of some two hundred response callbacks:
-about 1 ms of every API ``add`` (nine cache commands: two rate limits, the read cache).
+about 1 ms of every API ``add`` when it sent nine cache commands (rate limits, read cache).
 A ``redis.Redis`` over a connection pool is safe to share between threads, and its pool
 reconnects after a fork, so one per pool serves the whole process. Behaviour, errors and
 keys are Django's own.

@@ -77,18 +77,6 @@ def _key_value(request, group: str, key) -> str:
     return str(_SIMPLE_KEYS[key](request))  # "ip", "user", "user_or_ip"
 
 
-def rate_limited(request, *, group: str, key, rate: str, increment: bool = True) -> bool:
-    """django-ratelimit's ``is_ratelimited`` on the shared cache; while Redis is down, the
-    same limit counted in this process (degraded, never unlimited, never a 500)."""
-    try:
-        return is_ratelimited(request, group=group, key=key, rate=rate, increment=increment)
-    except RedisError as exc:
-        logger.warning("rate limit %s: cache unreachable (%s); counted per process", group, exc)
-        return _local.hit(
-            group=group, value=_key_value(request, group, key), rate=rate, increment=increment
-        )
-
-
 @dataclass(frozen=True)
 class Limit:
     """One fixed-window rate limit, named as django-ratelimit names it: ``key`` is "ip",
