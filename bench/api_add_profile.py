@@ -42,13 +42,15 @@ class Timer:
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--adds", type=int, default=300)
+    parser.add_argument("--adds", type=int, default=300, help="calls to time")
+    parser.add_argument("--action", default="add", choices=["add", "status"],
+                        help="status: one order's status, the account's own order")  # fmt: skip
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="cumulative", help="cProfile order, e.g. tottime")
     return parser.parse_args()
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915  one script, read top to bottom
     args = _args()
     bench_dir = ROOT / "var" / f"bench_{DB}"
     if not (bench_dir / "keys.txt").exists():
@@ -80,18 +82,29 @@ def main() -> None:
     client = Client()
     counter = iter(range(10**9))
 
+    placed: dict[str, int] = {}
+
     def add() -> None:
         n = next(counter)
+        key = keys[n % len(keys)]
         response = client.post(
             "/api/v2",
-            {"key": keys[n % len(keys)], "action": "add", "service": service,
+            {"key": key, "action": "add", "service": service,
              "quantity": 100, "link": f"https://instagram.com/profile_{os.getpid()}_{n}"},
         )  # fmt: skip
         if b'"order"' not in response.content:
             sys.exit(f"unexpected answer: {response.content!r}")
+        placed[key] = response.json()["order"]
+
+    def status() -> None:
+        key = keys[next(counter) % len(keys)]
+        response = client.post("/api/v2", {"key": key, "action": "status", "order": placed[key]})
+        if b'"status"' not in response.content:
+            sys.exit(f"unexpected answer: {response.content!r}")
 
     for _ in range(len(keys) + 20):  # warm-up: connections, every account's caches, imports
         add()
+    call = add if args.action == "add" else status
     sql, rds = Timer(), Timer()
 
     def on_sql(execute, sql_text, params, many, context):
@@ -106,13 +119,15 @@ def main() -> None:
         start = time.perf_counter()
         profiler.enable()
         for _ in range(args.adds):
-            add()
+            call()
         profiler.disable()
         total = time.perf_counter() - start
     connection_class.send_packed_command, connection_class.read_response = send, read
     per = 1000 / args.adds
-    print(f"{args.adds} adds in one process (cProfile on: Python's share is inflated)")
-    print(f"  per add:  {total * per:6.2f} ms")
+    print(
+        f"{args.adds} {args.action} calls in one process (cProfile on: Python's share is inflated)"
+    )
+    print(f"  per call: {total * per:6.2f} ms")
     print(f"  Postgres: {sql.seconds * per:6.2f} ms, {sql.calls / args.adds:.1f} statements")
     print(f"  Redis:    {rds.seconds * per:6.2f} ms, {rds.calls / args.adds / 2:.1f} commands")
     rest = total - sql.seconds - rds.seconds
@@ -122,8 +137,8 @@ def main() -> None:
     print(out.getvalue())
     start = time.perf_counter()
     for _ in range(args.adds):
-        add()
-    print(f"without cProfile: {(time.perf_counter() - start) * per:.2f} ms per add")
+        call()
+    print(f"without cProfile: {(time.perf_counter() - start) * per:.2f} ms per {args.action}")
 
 
 if __name__ == "__main__":
