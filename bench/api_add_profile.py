@@ -43,8 +43,8 @@ class Timer:
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adds", type=int, default=300, help="calls to time")
-    parser.add_argument("--action", default="add", choices=["add", "status"],
-                        help="status: one order's status, the account's own order")  # fmt: skip
+    parser.add_argument("--action", default="add", choices=["add", "status", "status100"],
+                        help="status: one order's status; status100: 100 of them")  # fmt: skip
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="cumulative", help="cProfile order, e.g. tottime")
     return parser.parse_args()
@@ -84,9 +84,9 @@ def main() -> None:  # noqa: PLR0915  one script, read top to bottom
 
     placed: dict[str, int] = {}
 
-    def add() -> None:
+    def add(key: str | None = None) -> None:
         n = next(counter)
-        key = keys[n % len(keys)]
+        key = key or keys[n % len(keys)]
         response = client.post(
             "/api/v2",
             {"key": key, "action": "add", "service": service,
@@ -102,9 +102,20 @@ def main() -> None:  # noqa: PLR0915  one script, read top to bottom
         if b'"status"' not in response.content:
             sys.exit(f"unexpected answer: {response.content!r}")
 
+    def status100() -> None:
+        ids = ",".join(str(i) for i in mine[-100:])
+        response = client.post("/api/v2", {"key": keys[0], "action": "status", "orders": ids})
+        if response.content.count(b'"status"') != 100:
+            sys.exit(f"unexpected answer: {response.content!r}")
+
     for _ in range(len(keys) + 20):  # warm-up: connections, every account's caches, imports
         add()
-    call = add if args.action == "add" else status
+    mine = []
+    if args.action == "status100":
+        for _ in range(100):  # the first account's last 100 orders
+            add(keys[0])
+            mine.append(placed[keys[0]])
+    call = {"add": add, "status": status, "status100": status100}[args.action]
     sql, rds = Timer(), Timer()
 
     def on_sql(execute, sql_text, params, many, context):
