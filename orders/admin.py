@@ -93,7 +93,14 @@ class ProgressForm(forms.Form):
     remains = forms.IntegerField(min_value=0, required=False)
 
 
-def _action_form(modeladmin, request, queryset, *, form_class, title, action, single=False):
+def _order_summary(order) -> str:
+    return f"#{order.pk} ({order.get_status_display()}, {order.charge} USD)"
+
+
+def _action_form(
+    modeladmin, request, queryset, *, form_class, title, action, single=False,
+    noun="order", summary=_order_summary,
+):  # fmt: skip
     """An intermediate page asking for the action's details; the form once it is valid."""
     if single and queryset.count() != 1:
         modeladmin.message_user(request, "Choose exactly one order for this.", messages.WARNING)
@@ -108,7 +115,8 @@ def _action_form(modeladmin, request, queryset, *, form_class, title, action, si
             **modeladmin.admin_site.each_context(request),
             "title": title,
             "opts": modeladmin.model._meta,
-            "orders": queryset,
+            "noun": noun,
+            "items": [summary(item) for item in queryset],
             "form": form,
             "action": action,
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
@@ -570,13 +578,15 @@ class RefillReconcileForm(forms.Form):
     provider_refill_id = forms.IntegerField(min_value=1, label="Provider's refill id")
 
 
+def _refill_summary(refill) -> str:
+    return f"#{refill.pk} of order #{refill.order_id} ({refill.get_status_display()})"
+
+
 def _refill_form(modeladmin, request, queryset, *, form_class, title, action):
-    form, page = _action_form(
-        modeladmin, request, queryset, form_class=form_class, title=title, action=action
-    )
-    if page is not None:
-        page.template_name = "orders/admin/refill_action_form.html"
-    return form, page
+    return _action_form(
+        modeladmin, request, queryset, form_class=form_class, title=title, action=action,
+        noun="refill", summary=_refill_summary,
+    )  # fmt: skip
 
 
 def _each_refill(modeladmin, request, queryset, call, done: str) -> None:

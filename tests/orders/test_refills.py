@@ -399,6 +399,8 @@ def test_staff_approve_refill_in_admin(customer, staff_client, django_capture_on
     refill = _request(django_capture_on_commit_callbacks, order)
     url = "/admin/orders/refill/"
     assert staff_client.get(url).status_code == 200
+    page = staff_client.post(url, {"action": "approve", "_selected_action": [refill.pk]})
+    assert f"1 refill: #{refill.pk} of order #{order.pk} (" in page.content.decode()
     response = staff_client.post(
         url, {"action": "approve", "_selected_action": [refill.pk], "apply": "1",
               "current_count": "500"},
