@@ -77,7 +77,6 @@ def sign_in_record(*, user, ip_address: str | None, device: str | None = None) -
 
 def sign_ins_purge(*, now=None) -> int:
     """Delete sign-in records older than ``PRIVACY_SIGNIN_RETENTION_DAYS`` (R-PRV-1)."""
-
     cutoff = (now or timezone.now()) - timedelta(days=settings.PRIVACY_SIGNIN_RETENTION_DAYS)
     deleted, _ = SignIn.objects.filter(at__lt=cutoff).delete()
     return deleted

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from billing.exceptions import InsufficientFunds
 from billing.models import RefKind
 from billing.money import ZERO, quantize, usd_text
 from billing.services import Charge, spends_plan
@@ -321,26 +322,35 @@ def overlapping_order() -> OverlappingOrder:
     )
 
 
-def spend_memo(order: Order) -> str:
-    return f"Order #{order.pk}: {order.service_name}"[:255]
+def spend_memo(order: Order, note: str = "") -> str:
+    return f"Order #{order.pk}: {order.service_name}{note}"[:255]
+
+
+def order_insert_charged(order: Order, *, memo_note: str = "") -> None:
+    """Insert ``order`` and charge it, inside the caller's transaction (R-BAL-4: Promotional
+    Credit first). The split is decided under the customer's locks before the INSERT, so the
+    order is written once, with it. Raises ``InsufficientFunds`` having written nothing."""
+    plan = None
+    order.paid_promotional = order.paid_deposited = ZERO
+    if order.charge > 0:
+        plan = spends_plan(user=order.user, amounts=[order.charge])
+        split = plan.splits[0]
+        if split is None:
+            raise InsufficientFunds(required=order.charge, available=plan.available)
+        order.paid_promotional, order.paid_deposited = split.promotional, split.deposited
+    order.save(force_insert=True)
+    if plan is not None:
+        plan.post(charges=[Charge(order.charge, spend_memo(order, memo_note), order.pk)],
+                  ref_kind=RefKind.ORDER)  # fmt: skip
 
 
 def _order_write(order: Order) -> None:
-    """Charge and write one prepared order with its first history line, in one transaction;
-    the split is decided under the customer's locks first, so the order is inserted once."""
+    """Charge and write one prepared order with its first history line, in one transaction."""
     with transaction.atomic():
-        plan = None
-        order.paid_promotional = order.paid_deposited = ZERO
-        if order.charge > 0:  # R-BAL-4: Promotional Credit first
-            plan = spends_plan(user=order.user, amounts=[order.charge])
-            split = plan.splits[0]
-            if split is None:
-                raise not_enough_funds(order.charge)
-            order.paid_promotional, order.paid_deposited = split.promotional, split.deposited
-        order.save(force_insert=True)
-        if plan is not None:
-            plan.post(charges=[Charge(order.charge, spend_memo(order), order.pk)],
-                      ref_kind=RefKind.ORDER)  # fmt: skip
+        try:
+            order_insert_charged(order)
+        except InsufficientFunds:
+            raise not_enough_funds(order.charge) from None
         placed_event(order).save()
         if order.relay_state == Order.RelayState.PARENT:
             _parts_create(order)  # R-ORD-10, R-ORD-11: the panel sends its parts

@@ -27,8 +27,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from billing.exceptions import InsufficientFunds
-from billing.models import RefKind
-from billing.services import Charge, spends_plan
 from catalog.models import Service
 from orders.exceptions import CancelRefused, IncorrectRequest
 from orders.models import FINAL_STATUSES, Order, OrderEvent, Subscription, SubscriptionCycle
@@ -138,7 +136,7 @@ def _end(
 
 def _cycle_order(sub: Subscription, parent: Order, quantity: int) -> Order:
     """A cycle's order, charged now (R-ORD-11, R-ORD-2); raises ``InsufficientFunds``."""
-    from orders.services.placement import order_charge
+    from orders.services.placement import order_charge, order_insert_charged
 
     charge = order_charge(service=parent.service, rate=parent.rate, quantity=quantity)
     cycle = Order(
@@ -149,18 +147,9 @@ def _cycle_order(sub: Subscription, parent: Order, quantity: int) -> Order:
         service_type=Service.Type.DEFAULT,  # one post's delivery
         extra={"username": sub.username, "subscription": sub.pk},
     )
+    cycle.user = parent.user  # the loaded row, not a query for it
     with transaction.atomic():  # a refused spend leaves no order behind
-        plan = spends_plan(user=parent.user, amounts=[charge])
-        split = plan.splits[0]
-        if split is None:
-            raise InsufficientFunds(required=charge, available=plan.available)
-        cycle.paid_promotional, cycle.paid_deposited = split.promotional, split.deposited
-        cycle.save(force_insert=True)
-        plan.post(
-            charges=[Charge(charge, f"Order #{cycle.pk}: {parent.service_name} "
-                                    f"(subscription #{parent.pk})", cycle.pk)],
-            ref_kind=RefKind.ORDER,
-        )  # fmt: skip
+        order_insert_charged(cycle, memo_note=f" (subscription #{parent.pk})")
     OrderEvent.objects.create(
         order=cycle, new_status=Status.PENDING, cause=Cause.SCHEDULE,
         note=f"Cycle of subscription order #{parent.pk}.",
