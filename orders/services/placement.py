@@ -9,6 +9,7 @@ index) and one order per idempotency key; the ledger refuses to overdraw (R-BAL-
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -209,9 +210,23 @@ def order_charge(*, service: Service, rate: Decimal, quantity: int) -> Decimal:
     return quantize(rate * quantity / THOUSAND)
 
 
-def _violated_constraint(exc: IntegrityError) -> str:
+def violated_constraint(exc: IntegrityError) -> str:
+    """The name of the order's constraint that ``exc`` reports. Postgres gives it in its
+    diagnostics; SQLite (the development default) only in its message: the index's name for
+    an index on expressions, the columns for one on plain columns."""
     diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", "") or ""
+    if name := getattr(diag, "constraint_name", "") or "":
+        return name
+    message = str(exc)
+    if match := re.search(r"index '([^']+)'", message):
+        return match.group(1)
+    if match := re.search(r"UNIQUE constraint failed: (.+)$", message):
+        columns = {part.rsplit(".", 1)[-1].strip() for part in match.group(1).split(",")}
+        for constraint in Order._meta.constraints:
+            fields = [Order._meta.get_field(f) for f in getattr(constraint, "fields", ())]
+            if fields and {getattr(f, "column", f.name) for f in fields} == columns:
+                return constraint.name
+    return ""
 
 
 def _parts_create(order: Order) -> None:
@@ -397,7 +412,7 @@ def order_place_in_context(
     try:
         _order_write(order)
     except IntegrityError as exc:
-        constraint = _violated_constraint(exc)
+        constraint = violated_constraint(exc)
         if constraint == "order_idempotency_key_per_user":
             return Order.objects.get(user=user, idempotency_key=key)
         if constraint == "order_one_active_per_link":  # R-ORD-12

@@ -299,3 +299,32 @@ def test_orders_for_user_by_ids_is_one_query_and_only_theirs(service):
     assert len(queries) == 1
     assert set(found) == {o.pk for o in mine}
     assert found[mine[0].pk].link == mine[0].link
+
+
+def test_the_overlap_and_key_constraints_are_named_on_sqlite_too():
+    # R-ORD-12: `make run`'s SQLite names a violated unique index only in its message (the
+    # index for one on expressions, the columns for one on columns); both order constraints
+    # are told apart there too, so a clash answers as on Postgres (it was a 500).
+    import sqlite3
+
+    from django.db import IntegrityError
+
+    from orders.services.placement import violated_constraint
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE orders_order (user_id int, link text, idempotency_key text)")
+    db.execute("CREATE UNIQUE INDEX order_one_active_per_link ON orders_order "
+               "(user_id, lower(link)) WHERE idempotency_key IS NULL")  # fmt: skip
+    db.execute("CREATE UNIQUE INDEX order_idempotency_key_per_user ON orders_order "
+               "(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL")  # fmt: skip
+    db.execute("INSERT INTO orders_order VALUES (1, 'x', NULL), (1, 'y', 'k')")
+
+    def violated(*row) -> str:
+        with pytest.raises(sqlite3.IntegrityError) as raised:
+            db.execute("INSERT INTO orders_order VALUES (?, ?, ?)", row)
+        error = IntegrityError(*raised.value.args)
+        error.__cause__ = raised.value
+        return violated_constraint(error)
+
+    assert violated(1, "X", None) == "order_one_active_per_link"
+    assert violated(1, "z", "k") == "order_idempotency_key_per_user"
