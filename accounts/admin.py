@@ -50,6 +50,8 @@ def _status_action(service, verb: str):
         )
 
     action.__name__ = f"account_{verb}"
+    # Support reads customers (R-SUP-2): changing an account's status needs change_user.
+    action.allowed_permissions = ("change",)
     action.short_description = f"{verb.capitalize()} selected accounts (asks for the reason)"
     return action
 

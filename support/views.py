@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.geo import client_ip
 from accounts.services import notices_mark_read
 from support.exceptions import SupportRefused
 from support.forms import AbuseReportForm, ReplyForm, TicketForm
@@ -165,10 +166,6 @@ def attachment(request, attachment_id: int):
     return response
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=_abuse_rate, method="POST", block=False)
 def abuse_report(request):
@@ -187,7 +184,7 @@ def abuse_report(request):
                     order_reference=data["order_reference"],
                     description=data["description"],
                     uploads=data["evidence"],
-                    ip_address=_client_ip(request),
+                    ip_address=client_ip(request),
                 )
             except SupportRefused as refusal:
                 form.add_refusal(refusal)

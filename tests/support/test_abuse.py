@@ -46,6 +46,13 @@ def test_anyone_can_report_with_evidence(client):  # R-SUP-4
     assert report.events.get().new_status == "new"
 
 
+def test_the_report_keeps_the_clients_address_behind_a_trusted_proxy(settings):  # R-SUP-4
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    proxied = Client(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert _report(proxied).status_code == 200
+    assert AbuseReport.objects.get().ip_address == "203.0.113.7"
+
+
 def test_the_home_page_footer_links_to_the_report_form(client):  # R-SUP-4
     assert reverse("abuse:report") in client.get(reverse("home")).content.decode()
 

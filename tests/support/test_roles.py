@@ -152,3 +152,32 @@ def test_support_edits_canned_replies_in_the_admin(client):  # R-SUP-2
 
     assert CannedReply.objects.get().title == "Refill started"
     assert client.get(reverse("admin:support_ticket_add")).status_code == 403
+
+
+def test_support_reads_customers_but_cannot_change_their_status(client, customer):  # R-SUP-2
+    client.force_login(staff_with_role(SUPPORT))
+    changelist = reverse("admin:accounts_user_changelist")
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert "account_close" not in page.content.decode()
+    response = client.post(
+        changelist,
+        {"action": "account_close", "_selected_action": [customer.pk], "apply": "1",
+         "reason": "Support tried"},
+    )  # fmt: skip
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    assert response.status_code in (200, 302)
+
+
+def test_admins_still_change_account_status(client, customer):  # R-SUP-2, R-ACC-5
+    client.force_login(staff_with_role(ADMIN))
+    changelist = reverse("admin:accounts_user_changelist")
+    assert "account_suspend" in client.get(changelist).content.decode()
+    client.post(
+        changelist,
+        {"action": "account_suspend", "_selected_action": [customer.pk], "apply": "1",
+         "reason": "Chargeback review"},
+    )  # fmt: skip
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
