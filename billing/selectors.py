@@ -282,16 +282,22 @@ def payout_figure_compute(
     (R-PRO-2), never below zero, and never more than the card payments can take back."""
     from .money import quantize
 
-    fee = ZERO
-    promo = ZERO
-    if kind == "withdrawal":
-        fee = quantize(deposited * fee_percent / 100)
-    else:
+    share = fee_percent / 100 if kind == "withdrawal" else ZERO
+    if kind != "withdrawal":
         fee_percent = ZERO
-        promo = max(min(promo_granted, deposited - deposit_fees), ZERO)
+    fee = quantize(deposited * share)
     fees = max(min(deposit_fees, deposited - fee), ZERO)
+    promo = max(min(promo_granted, deposited - fees), ZERO) if kind != "withdrawal" else ZERO
     net = deposited - fee - fees - promo
-    amount = max(_cents_down(min(net, refundable)), ZERO)
+    if net > refundable:
+        # The card payments take back less than the formula gives: only that part leaves
+        # Deposited Funds, and the fee is the same share of that part alone. What stays in
+        # the balance still covers the Promotional Credit, so none is deducted now.
+        amount = max(_cents_down(refundable), ZERO)
+        promo = ZERO
+        fee = quantize((amount + fees) * share / (1 - share))
+    else:
+        amount = max(_cents_down(net), ZERO)
     if amount == 0:
         fee = fees = promo = ZERO  # nothing is taken when nothing is paid
     return PayoutFigure(

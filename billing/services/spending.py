@@ -142,14 +142,32 @@ def spends_plan(*, user, amounts: Sequence[Decimal]) -> SpendPlan:
         raise LedgerError("plan and post spends inside one transaction.atomic()")
     amounts = [_money(amount) for amount in amounts]
     accounts = _customer_accounts_locked(user)
-    plan = SpendPlan(user=user, accounts=accounts, splits=[None] * len(amounts))
     if accounts[Kind.OWED].balance > 0:
-        return plan
-    _withdrawals_yield_to_spend(user=user, accounts=accounts, amounts=amounts)  # R-WDR-4
+        return SpendPlan(user=user, accounts=accounts, splits=[None] * len(amounts))
+    releasable = _withdrawals_releasable(user=user, accounts=accounts)
+    splits = _splits_of(amounts, accounts, extra_deposited=releasable)
+    if releasable and any(split is not None and split.deposited > 0 for split in splits):
+        # R-WDR-4: a spend really paid from Deposited Funds cancels the pending withdrawals;
+        # their holds are back in Deposited Funds, so the split is decided again from there.
+        from .withdrawals import withdrawals_cancel_for_spend
+
+        withdrawals_cancel_for_spend(user=user, accounts=accounts)
+        splits = _splits_of(amounts, accounts)
+    if any(split is not None for split in splits):
+        _activity_touch(user)  # R-DOR-1: an order counts as activity
+    return SpendPlan(user=user, accounts=accounts, splits=splits)
+
+
+def _splits_of(
+    amounts: Sequence[Decimal], accounts: dict[str, Account], extra_deposited: Decimal = ZERO
+) -> list[Split | None]:
+    """Each amount's split from the balances, in order; ``None`` where it is not covered."""
     promo_left = accounts[Kind.PROMOTIONAL].balance
-    deposit_left = accounts[Kind.DEPOSITED].balance
-    for index, amount in enumerate(amounts):
+    deposit_left = accounts[Kind.DEPOSITED].balance + extra_deposited
+    splits: list[Split | None] = []
+    for amount in amounts:
         if promo_left + deposit_left < amount:
+            splits.append(None)
             continue
         split = split_spend(
             amount=amount,
@@ -158,34 +176,20 @@ def spends_plan(*, user, amounts: Sequence[Decimal]) -> SpendPlan:
         )
         promo_left -= split.promotional
         deposit_left -= split.deposited
-        plan.splits[index] = split
-    if any(split is not None for split in plan.splits):
-        _activity_touch(user)  # R-DOR-1: an order counts as activity
-    return plan
+        splits.append(split)
+    return splits
 
 
-def _withdrawals_yield_to_spend(*, user, accounts: dict[str, Account], amounts) -> None:
-    """R-WDR-4: spending that is paid from Deposited Funds cancels the pending withdrawals.
-
-    Before the split is decided: when the spends, taken from Promotional Credit first, need
-    Deposited Funds and a withdrawal holds some, its hold goes back to Deposited Funds (its
-    processing fee is kept) and the spends go on from there."""
+def _withdrawals_releasable(*, user, accounts: dict[str, Account]) -> Decimal:
+    """What the pending withdrawals hold (R-WDR-4): it returns to Deposited Funds if a spend
+    needs them, so it counts when deciding whether the spends are covered."""
     hold = accounts.get(Kind.PAYOUT_HOLD)
     if hold is None or hold.balance <= 0:
-        return
-    promo_left = accounts[Kind.PROMOTIONAL].balance
-    for amount in amounts:
-        split = split_spend(
-            amount=amount,
-            available=Split(promotional=promo_left, deposited=amount),
-            promotional_first=settings.BILLING_SPEND_PROMOTIONAL_FIRST,
-        )
-        promo_left -= split.promotional
-        if split.deposited > 0:
-            from .withdrawals import withdrawals_cancel_for_spend
+        return ZERO
+    from billing.models import Withdrawal
 
-            withdrawals_cancel_for_spend(user=user, accounts=accounts)
-            return
+    pending = Withdrawal.objects.filter(user=user, status=Withdrawal.Status.PENDING)
+    return sum((w.held for w in pending.only("amount", "deposit_fees")), ZERO)
 
 
 def funds_spend(

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from billing.exceptions import WithdrawalRefused
+from billing.exceptions import InsufficientFunds, WithdrawalRefused
 from billing.models import Account, Withdrawal, WithdrawalRefund
 from billing.selectors import balance_get, payout_figure, payout_figure_compute
 from billing.services import (
@@ -90,6 +90,49 @@ def test_figure_arithmetic_rounds_down_to_whole_cents_and_never_below_zero():  #
     assert (nothing.amount, nothing.fee, nothing.deposit_fees) == (0, 0, 0)
 
 
+def test_fee_is_taken_only_on_what_goes_back_to_the_card():  # R-WDR-3
+    # $90 by bank transfer and $10 by card: only the $10 can go back, so the 10 % fee is
+    # that share of the part that leaves, never of the whole balance.
+    figure = payout_figure_compute(
+        kind="withdrawal",
+        deposited=D("100"),
+        fee_percent=D("10"),
+        deposit_fees=D("0"),
+        promo_granted=D("0"),
+        refundable=D("10"),
+    )
+    assert (figure.amount, figure.fee) == (D("10.00"), D("1.11111"))
+    assert figure.fee / figure.taken <= D("0.10")
+    assert figure.leftover == D("88.88889")
+    assert figure.taken + figure.leftover == D("100")
+
+
+def test_refund_capped_by_the_card_deducts_no_promotional_credit():  # R-WDR-2
+    # $10 can go back to the card; $20 of Promotional Credit ever granted. The $88 that stays
+    # in the balance covers the credit, so none of it is taken from Deposited Funds now.
+    figure = payout_figure_compute(
+        kind="refund",
+        deposited=D("100"),
+        fee_percent=D("10"),
+        deposit_fees=D("2"),
+        promo_granted=D("20"),
+        refundable=D("10"),
+    )
+    assert (figure.amount, figure.fee, figure.deposit_fees, figure.promo_deducted) == (
+        D("10.00"), D("0"), D("2"), D("0"),
+    )  # fmt: skip
+    assert figure.leftover == D("88")
+    uncapped = payout_figure_compute(
+        kind="refund",
+        deposited=D("100"),
+        fee_percent=D("10"),
+        deposit_fees=D("2"),
+        promo_granted=D("20"),
+        refundable=D("100"),
+    )
+    assert (uncapped.amount, uncapped.promo_deducted) == (D("78.00"), D("20"))
+
+
 def test_nothing_to_withdraw_changes_nothing(db, localstripe, assert_ledger_ok):  # R-WDR-3
     user = UserFactory()
     deposit_credit(user=user, amount=D("50"), manual=True, memo="bank transfer")
@@ -146,6 +189,30 @@ def test_mass_order_spend_also_cancels_pending_withdrawal(db, localstripe, asser
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.CANCELED
     assert _balances(user) == (D("8.00"), D("0"), D("0"))  # 10 - 0.50 fee - 1.50
+    assert_ledger_ok()
+
+
+def test_spends_the_balance_cannot_cover_leave_the_withdrawal_pending(
+    db, localstripe, assert_ledger_ok
+):  # R-WDR-4: only an order actually paid from Deposited Funds cancels it
+    user = UserFactory()
+    card_deposit(user, "10.00", localstripe)
+    withdrawal = withdrawal_request(user=user)  # 9.50 held, 0.50 fee
+    spends = funds_spend_many(
+        user=user, charges=[Charge(amount=D("500"), memo="line", ref_id=8)], ref_kind="order"
+    )
+    assert spends == [None]
+    with pytest.raises(InsufficientFunds):
+        funds_spend(user=user, amount=D("20"), memo="order", ref_kind="order", ref_id=9)
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.PENDING
+    assert _balances(user) == (D("0"), D("0"), D("9.50"))
+    # A spend the released hold can cover still cancels it and is paid from it.
+    spend = funds_spend(user=user, amount=D("9.00"), memo="order", ref_kind="order", ref_id=10)
+    assert spend.split.deposited == D("9.00")
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.CANCELED
+    assert _balances(user) == (D("0.50"), D("0"), D("0"))
     assert_ledger_ok()
 
 
