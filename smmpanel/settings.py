@@ -490,7 +490,9 @@ RESTRICTED_COUNTRIES = [
     code.strip().upper() for code in env.list("RESTRICTED_COUNTRIES", default=[])
 ]
 # R-LEG-2, R-AUP-2/3: the web pages that place orders, gated by legal.middleware.
-LEGAL_ORDER_VIEWS = env.list("LEGAL_ORDER_VIEWS", default=["orders:new", "orders:mass"])
+LEGAL_ORDER_VIEWS = env.list(
+    "LEGAL_ORDER_VIEWS", default=["orders:new", "orders:mass", "orders:resume"]
+)
 MIDDLEWARE.append("legal.middleware.ComplianceMiddleware")
 # R-ACC-4: accounts of one person (linked by sign-up IP, card or device) allowed without notice.
 ACCOUNTS_LINKED_LIMIT = env.int("ACCOUNTS_LINKED_LIMIT", default=10)

@@ -27,6 +27,12 @@ def account_close(*, user, confirmation: str) -> None:
         raise ClosureRefused("Type your username exactly to confirm.")
     if user.status != user.Status.ACTIVE:
         raise ClosureRefused("This account is not active.")
+    from legal.selectors import account_held
+
+    if account_held(user=user):  # R-AUP-2: the balance stays as evidence until staff finish
+        raise ClosureRefused(
+            "Your account is under review; it can be closed once staff finish the review."
+        )
     with transaction.atomic():
         accounts = _customer_accounts_locked(user)
         promotional = accounts[Kind.PROMOTIONAL].balance

@@ -323,8 +323,15 @@ def order_cancel_request(*, user, order: Order) -> None:
     has is asked to cancel there; the return follows when the provider reports it
     Canceled (not guaranteed). Asking twice changes nothing. Raises ``CancelRefused``;
     someone else's order raises ``Order.DoesNotExist``. On a drip-feed order it stops the
-    portions not yet sent (R-ORD-10, ``dripfeed_stop``).
+    portions not yet sent (R-ORD-10, ``dripfeed_stop``). A held order (or one of a held
+    account) moves no money until staff finish the review (R-AUP-2).
     """
+    from legal.selectors import order_held
+
+    if order_held(order=order):
+        raise CancelRefused(
+            _("This order is under review, so it can't be canceled until staff finish it.")
+        )
     if order.is_dripfeed_parent:
         from orders.services.relay.drip import dripfeed_stop
 

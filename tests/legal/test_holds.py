@@ -165,3 +165,43 @@ def test_review_notes_are_kept_as_evidence(staff, customer):  # R-AUP-2
         ("open", "open", "Checked the links: two are private"),
         ("open", "released", "Nothing wrong"),
     ]
+
+
+def test_a_held_order_cannot_be_canceled_by_the_customer(
+    routed_service, simulator, django_capture_on_commit_callbacks, staff, client
+):  # R-AUP-2: nothing of a held order's money moves until staff finish
+    from billing.selectors import balance_get
+    from orders.exceptions import CancelRefused
+    from orders.services import order_cancel_request
+
+    customer = funded_customer(deposited="10")
+    order = _queued(customer, routed_service, django_capture_on_commit_callbacks)
+    before = balance_get(user=customer).total
+    order_hold(order_id=order.pk, reason="Reported as harassment", actor=staff)
+    with pytest.raises(CancelRefused, match="under review"):
+        order_cancel_request(user=customer, order=order)
+    order.refresh_from_db()
+    assert (order.status, order.refunded) == ("pending", 0)
+    assert balance_get(user=customer).total == before
+
+
+def test_an_account_on_hold_cannot_cancel_orders_or_close_itself(
+    routed_service, simulator, django_capture_on_commit_callbacks, staff
+):  # R-AUP-2, R-ACC-6
+    from billing.exceptions import ClosureRefused
+    from billing.selectors import balance_get
+    from billing.services.closure import account_close
+    from orders.exceptions import CancelRefused
+    from orders.services import order_cancel_request
+
+    customer = funded_customer(deposited="10")
+    order = _queued(customer, routed_service, django_capture_on_commit_callbacks)
+    before = balance_get(user=customer)
+    account_hold(user=customer, reason="Many chargebacks from linked cards", actor=staff)
+    with pytest.raises(CancelRefused, match="under review"):
+        order_cancel_request(user=customer, order=order)
+    with pytest.raises(ClosureRefused, match="under review"):
+        account_close(user=customer, confirmation=customer.username)
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    assert balance_get(user=customer) == before

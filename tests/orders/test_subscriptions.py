@@ -257,3 +257,25 @@ def test_old_posts_are_served_first_then_the_new_ones(
     _due(django_capture_on_commit_callbacks)
     sub.refresh_from_db()
     assert (sub.state, sub.posts_done) == ("completed", 3)
+
+
+def test_no_cycle_is_charged_while_the_account_is_on_hold(
+    sub_service, simulator, assert_ledger_ok, django_capture_on_commit_callbacks
+):  # R-AUP-2, R-ORD-11: a held account's balance does not move; the cycle waits
+    from legal.services import account_hold, hold_release
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory()
+    user = funded_customer(deposited="5")
+    order = _subscribe(user, sub_service, posts="2")
+    hold = account_hold(user=user, reason="Chargebacks from linked cards", actor=staff)
+    assert _due(django_capture_on_commit_callbacks) == 1
+    assert not Order.objects.filter(parent=order).exists()
+    assert balance_get(user=user).total == D("5")
+    sub = Subscription.objects.get(order=order)
+    assert (sub.state, sub.skipped_in_row) == ("active", 0)
+    assert sub.next_cycle_at > timezone.now() + timedelta(minutes=59)
+    hold_release(hold=hold, note="Cleared", actor=staff)
+    assert _due(django_capture_on_commit_callbacks) == 1
+    assert balance_get(user=user).total == D("4")
+    assert_ledger_ok()

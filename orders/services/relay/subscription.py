@@ -167,6 +167,12 @@ def _run_cycle(sub: Subscription, now) -> None:
         _end(sub, parent, state=State.EXPIRED, status=Status.COMPLETED,
              note="The subscription expired.", cause=Cause.SCHEDULE)  # fmt: skip
         return
+    from legal.selectors import order_held
+
+    if order_held(order=parent):  # R-AUP-2: no charge while staff review; the cycle waits
+        sub.next_cycle_at = now + timedelta(minutes=settings.ORDERS_SUBSCRIPTION_CYCLE_MINUTES)
+        sub.save(update_fields=["next_cycle_at"])
+        return
     number = sub.cycles.count() + 1
     quantity = random.randint(sub.min_quantity, sub.max_quantity)  # noqa: S311 - not security
     cycle = None
