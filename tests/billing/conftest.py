@@ -12,6 +12,23 @@ from django.core.management import call_command
 from billing.selectors import ledger_verify
 
 WEBHOOK_SECRET = "whsec_test_panel"
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_each_test(request):
+    """Every money scenario here ends with a balanced ledger (R-BAL-3): after each test that
+    uses the database, ``ledger_verify`` finds no problem. Tests that break the ledger on
+    purpose (to prove the check finds it) are marked ``ledger_broken``."""
+    uses_db = request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(
+        request.fixturenames
+    )
+    if not uses_db or request.node.get_closest_marker("ledger_broken"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # torn down after this check
+    yield
+    assert ledger_verify().problems == []
 
 
 @pytest.fixture
