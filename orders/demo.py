@@ -66,9 +66,10 @@ def seed(stdout) -> None:
 
 # Order life after placement (issue 10): (key, the simulator's service id, placement fields).
 LIFE_ORDERS = [
-    # A drip-feed running: 5 portions of 100, one a minute (R-ORD-10).
+    # A drip-feed running: 10 portions of 100, one every 10 minutes, so it is still running
+    # long after `make run` starts (R-ORD-10).
     ("drip", "105", {"link": "https://www.instagram.com/p/demo-drip-post/", "quantity": 100,
-                     "extra": {"runs": 5, "interval": 1}}),
+                     "extra": {"runs": 10, "interval": 10}}),
     # A refill service's order: Completed within a minute, then refillable for 30 days.
     ("refill", "101", {"link": "https://www.instagram.com/demo_refill/", "quantity": 500}),
     # A subscription: likes on each new post of the account (R-ORD-11).

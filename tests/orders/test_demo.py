@@ -35,7 +35,7 @@ def test_demo_data_has_a_drip_feed_a_refill_order_and_a_subscription():
             user__username="demo", idempotency_key__startswith="demo-life"
         )
     }
-    assert life["demo-life-drip"].portions.count() == 5
+    assert life["demo-life-drip"].portions.count() == 10
     assert life["demo-life-refill"].refill
     assert life["demo-life-subscription"].subscription.username == "demo_brand"
     assert "order life demos" in out.getvalue()
