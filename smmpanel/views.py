@@ -1,8 +1,6 @@
 import logging
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -15,6 +13,7 @@ from accounts.selectors import notices_unread
 from billing.selectors import balance_get, spend_since
 from orders.models import Order
 from orders.selectors import order_status_counts, orders_recent_for_user
+from support.selectors import tickets_open_for_user
 
 from .celery import app as celery_app
 
@@ -25,29 +24,6 @@ def home(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
     return render(request, "home.html")
-
-
-def _open_tickets(user) -> list | None:
-    """The customer's open tickets, once the support desk has a Ticket model (None before)."""
-    try:
-        ticket_model = apps.get_model("support", "Ticket")
-    except LookupError:
-        return None
-    try:
-        from support import selectors as support_selectors
-
-        open_for_user = getattr(support_selectors, "tickets_open_for_user", None)
-    except ImportError:
-        open_for_user = None
-    if open_for_user is not None:
-        return list(open_for_user(user=user))[:5]
-    try:
-        tickets = ticket_model.objects.filter(user=user)
-        statuses = getattr(getattr(ticket_model, "Status", None), "values", [])
-        closed = [value for value in statuses if value in ("closed", "resolved")]
-        return list(tickets.exclude(status__in=closed).order_by("-pk")[:5])
-    except FieldError:
-        return None
 
 
 @login_required
@@ -65,7 +41,7 @@ def dashboard(request):
         "orders_total": sum(counts.values()),
         "recent_orders": orders_recent_for_user(user=user),
         "notices": notices_unread(user=user),
-        "tickets": _open_tickets(user),
+        "tickets": tickets_open_for_user(user=user),
     }
     return render(request, "dashboard.html", context)
 

@@ -83,6 +83,11 @@ def tickets_for_user(*, user) -> QuerySet[Ticket]:
     return Ticket.objects.filter(user=user).order_by("-updated_at", "-id")
 
 
+def tickets_open_for_user(*, user, limit: int = 5) -> list[Ticket]:
+    """The customer's latest tickets that are not closed (the dashboard's list)."""
+    return list(tickets_for_user(user=user).exclude(status=Ticket.Status.CLOSED)[:limit])
+
+
 def ticket_get_for_user(*, user, ticket_id) -> Ticket:
     """The customer's ticket; ``Ticket.DoesNotExist`` for an unknown id or anyone else's."""
     return Ticket.objects.get(pk=ticket_id, user=user)
