@@ -15,7 +15,7 @@ from legal.services import (
     order_hold,
 )
 from orders.models import Order
-from orders.services.relay import HELD_NOTE, INVESTIGATION_NOTE, order_relay
+from orders.services.relay import HELD_NOTE, INVESTIGATION_NOTE, order_relay, orders_poll
 from tests.factories import StaffFactory
 from tests.orders.factories import funded_customer, place
 
@@ -222,3 +222,32 @@ def test_the_customer_sees_no_hold_note(
     assert str(order.pk) in page
     for secret in ("Reported as harassment", INVESTIGATION_NOTE, "investigation", "R-AUP-2"):
         assert secret not in page
+
+
+@pytest.mark.parametrize("hold_on", ["order", "account"])
+def test_an_order_the_provider_has_is_still_polled_while_on_hold(
+    hold_on, routed_service, simulator, django_capture_on_commit_callbacks, staff, settings
+):  # R-AUP-2: a hold stops relaying; the provider's status updates still come in
+    settings.ORDERS_POLL_SECONDS = 0
+    simulator.step_seconds = 1000  # nothing moves unless forced
+    customer = funded_customer(deposited="10")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(customer, routed_service)
+    order.refresh_from_db()
+    assert order.relay_state == RelayState.PLACED
+    if hold_on == "order":
+        order_hold(order_id=order.pk, reason="Reported as spam", actor=staff)
+    else:
+        account_hold(user=customer, reason="Chargebacks", actor=staff)
+
+    simulator.force_status(order.provider_order_id, "In progress", remains=600)
+    assert orders_poll() == 1
+    order.refresh_from_db()
+    assert (order.status, order.remains) == ("in_progress", 600)
+
+    simulator.force_status(order.provider_order_id, "Completed", remains=0)
+    Order.objects.filter(pk=order.pk).update(poll_due_at=order.created_at)
+    assert orders_poll() == 1
+    order.refresh_from_db()
+    assert (order.status, order.remains) == ("completed", 0)
+    assert Hold.objects.get(user=customer).status == "open"  # the hold stays for staff
