@@ -435,19 +435,36 @@ def correction_request(*, user, text: str) -> PrivacyRequest:
     return request
 
 
+def _abuse_reports_anonymise(*, user, emails: set[str]) -> None:
+    """The abuse reports ``user`` sent (signed in, or signed out with one of their addresses)
+    keep what was reported, not who reported it: email and IP go (R-PRV-3)."""
+    if not apps.is_installed("support"):
+        return
+    report_model = apps.get_model("support", "AbuseReport")
+    match = models.Q(reporter=user)
+    for email in filter(None, emails):
+        match |= models.Q(email__iexact=email)
+    report_model.objects.filter(match).update(email="", ip_address=None)
+
+
 def account_erase(*, user, actor=None) -> PrivacyRequest:
     """Delete or anonymise what need not be kept (R-PRV-3).
 
     Kept, for accounting, fraud and legal rules: the user row (anonymised), orders, the ledger,
-    deposits, acceptances of the Terms (without the IP), linked-account signals, holds. Deleted:
-    sign-ins, notices, data exports, email addresses, second factors. The account is closed,
-    its API key revoked, its password unusable (every session ends at its next request).
+    deposits, withdrawals and refunds, refills, subscriptions, referrals and commissions (the
+    sign-up IP removed), acceptances of the Terms (without the IP), linked-account signals (the
+    fraud traces of R-ACC-4), holds, and support tickets with their messages and attachments
+    (the record of what was asked and decided). Deleted: sign-ins, notices, data exports, email
+    addresses, second factors. Abuse reports the customer sent keep their substance, without
+    the reporter's email and IP. The Privacy page says the same. The account is closed, its
+    API key revoked, its password unusable (every session ends at its next request).
     """
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
     from accounts.models import Notice, SignIn, User
     from accounts.services import _account_status_set, api_key_revoke
+    from billing.models import Referral
     from orders.models import ACTIVE_STATUSES, Order
 
     with transaction.atomic():
@@ -471,6 +488,10 @@ def account_erase(*, user, actor=None) -> PrivacyRequest:
             )  # fmt: skip
             user.refresh_from_db()
         api_key_revoke(user=user)
+        addresses = EmailAddress.objects.filter(user=user).values_list("email", flat=True)
+        emails = {user.email, *addresses}
+        _abuse_reports_anonymise(user=user, emails=emails)
+        Referral.objects.filter(referred=user).update(signup_ip=None)
         SignIn.objects.filter(user=user).delete()
         Notice.objects.filter(user=user).delete()
         DataExport.objects.filter(user=user).delete()

@@ -282,3 +282,46 @@ def test_export_has_my_tickets_messages_and_screenshots_not_staff_notes(
         assert archive.read(row["file"])[:8] == b"\x89PNG\r\n\x1a\n"
     for absent in ("Staff only", "note.png", "Mallory", "theirs.png", theirs.subject):
         assert absent not in everything, absent
+
+
+def test_deletion_anonymises_referral_ip_and_abuse_reports_and_says_what_is_kept(
+    client, routed_service, terms
+):  # R-PRV-3: what need not be kept goes; what is kept is listed on the Privacy page
+    from billing.models import Referral
+    from legal.privacy import account_erase
+    from support.models import AbuseReport, Ticket, TicketMessage
+    from support.services import ticket_open
+    from tests.factories import UserFactory
+
+    me = _customer_with_data(routed_service, terms, name="alice")
+    Order.objects.filter(user=me).update(status="completed")
+    client.force_login(me)
+    page = client.get("/account/privacy/").content.decode()
+    for kept in ("What we keep, and why", "support tickets", "card fingerprint"):
+        assert kept in page
+
+    sponsor = UserFactory(username="sponsor")
+    referral = Referral.objects.create(referrer=sponsor, referred=me, signup_ip="198.51.100.7")
+    report = {"link": "https://www.instagram.com/x/", "description": "Spam everywhere here"}
+    signed_in = AbuseReport.objects.create(
+        reporter=me, email="alice@example.com", ip_address="198.51.100.7", **report
+    )
+    signed_out = AbuseReport.objects.create(
+        email="ALICE@example.com", ip_address="198.51.100.8", **report
+    )
+    someone = AbuseReport.objects.create(
+        email="bob@example.com", ip_address="203.0.113.5", **report
+    )
+    ticket = ticket_open(user=me, kind=Ticket.Kind.OTHER, subject="Refund", body="Please.")
+
+    account_erase(user=me)
+
+    referral.refresh_from_db()
+    assert (referral.referrer, referral.signup_ip) == (sponsor, None)
+    for anonymised in (signed_in, signed_out):
+        anonymised.refresh_from_db()
+        assert (anonymised.email, anonymised.ip_address) == ("", None)
+        assert anonymised.description == "Spam everywhere here"  # what was reported stays
+    someone.refresh_from_db()
+    assert (someone.email, someone.ip_address) == ("bob@example.com", "203.0.113.5")
+    assert TicketMessage.objects.filter(ticket=ticket, body="Please.").exists()  # kept, listed
