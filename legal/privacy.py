@@ -137,6 +137,93 @@ def _notices(user):
     return Notice.objects.filter(user=user).values("created_at", "kind", "subject", "body", "url")
 
 
+def _withdrawals(user) -> list[dict]:
+    """Withdrawals and refunds to a card (R-WDR-*), each with its payouts to the original
+    payments; who on the staff handled them is left out."""
+    from billing.models import Withdrawal, WithdrawalRefund
+
+    rows = list(
+        Withdrawal.objects.filter(user=user)
+        .order_by("pk")
+        .values(
+            "id", "kind", "status", "created_at", "updated_at", "deposited", "fee_percent",
+            "fee", "deposit_fees", "promo_deducted", "amount", "paid_amount",
+            "requires_verification", "verified_at", "reference", "failure_message",
+        )
+    )  # fmt: skip
+    payouts: dict[int, list] = {row["id"]: [] for row in rows}
+    for payout in (
+        WithdrawalRefund.objects.filter(withdrawal__user=user)
+        .order_by("pk")
+        .values("withdrawal_id", "deposit_id", "amount", "succeeded", "created_at")
+    ):
+        payouts[payout.pop("withdrawal_id")].append(payout)
+    for row in rows:
+        row["payouts"] = payouts[row["id"]]
+    return rows
+
+
+def _refills(user):
+    from orders.models import Refill
+
+    return (
+        Refill.objects.filter(user=user)
+        .order_by("pk")
+        .values(
+            "id", "order_id", "status", "reason", "created_at", "updated_at", "completed_at",
+            "current_count",
+        )
+    )  # fmt: skip
+
+
+def _subscriptions(user) -> list[dict]:
+    """Subscription orders' schedules with the cycles that ran (R-ORD-11)."""
+    from orders.models import Subscription, SubscriptionCycle
+
+    rows = list(
+        Subscription.objects.filter(order__user=user)
+        .order_by("pk")
+        .values(
+            "id", "order_id", "username", "min_quantity", "max_quantity", "posts", "old_posts",
+            "delay", "expiry", "state", "posts_done", "next_cycle_at", "created_at",
+            "updated_at",
+        )
+    )  # fmt: skip
+    cycles: dict[int, list] = {row["id"]: [] for row in rows}
+    for cycle in (
+        SubscriptionCycle.objects.filter(subscription__order__user=user)
+        .order_by("subscription_id", "number")
+        .values("subscription_id", "number", "ran_at", "outcome", "order_id", "note")
+    ):
+        cycles[cycle.pop("subscription_id")].append(cycle)
+    for row in rows:
+        row["cycles"] = cycles[row["id"]]
+    return rows
+
+
+def _referrals(user) -> dict:
+    """The affiliate program (R-PRO-3): the customer's link, the sign-ups through it with the
+    commissions earned, and how the customer came. The other customers (who was referred,
+    who referred) are theirs, not this customer's, and are left out."""
+    from billing.models import AffiliateLink, Commission, Referral
+
+    link = AffiliateLink.objects.filter(user=user).values("code", "created_at").first()
+    referred = list(
+        Referral.objects.filter(referrer=user).order_by("pk").values("id", "created_at")
+    )
+    commissions: dict[int, list] = {row["id"]: [] for row in referred}
+    for commission in (
+        Commission.objects.filter(referral__referrer=user)
+        .order_by("pk")
+        .values("referral_id", "created_at", "amount", "clawed_back", "status", "refusal_reason")
+    ):
+        commissions[commission.pop("referral_id")].append(commission)
+    for row in referred:
+        row["commissions"] = commissions[row.pop("id")]
+    came = Referral.objects.filter(referred=user).values("created_at", "signup_ip").first()
+    return {"affiliate_link": link, "sign_ups_you_referred": referred, "you_were_referred": came}
+
+
 def _support_models() -> list[type[models.Model]]:
     """The support app's models, whatever they are (the desk is built separately)."""
     if not apps.is_installed("support"):
@@ -235,11 +322,17 @@ KINDS = [
     ("sign_ins", _sign_ins),
     ("acceptances", _acceptances),
     ("notices", _notices),
+    ("withdrawals", _withdrawals),
+    ("refills", _refills),
+    ("subscriptions", _subscriptions),
+    ("referrals", _referrals),
 ]
 README = """Your data at {site}, exported {when} (UTC).
 
 One JSON file per kind: profile, orders, balance_history, deposits, tickets (with the files
-attached to them under attachments/), sign_ins, acceptances (of our legal documents), notices.
+attached to them under attachments/), sign_ins, acceptances (of our legal documents), notices,
+withdrawals (and refunds to your card), refills, subscriptions (with their cycles) and
+referrals (your referral link, the sign-ups through it and their commissions).
 Amounts are USD as exact decimal strings; times are ISO 8601 in UTC.
 """
 
@@ -342,19 +435,36 @@ def correction_request(*, user, text: str) -> PrivacyRequest:
     return request
 
 
+def _abuse_reports_anonymise(*, user, emails: set[str]) -> None:
+    """The abuse reports ``user`` sent (signed in, or signed out with one of their addresses)
+    keep what was reported, not who reported it: email and IP go (R-PRV-3)."""
+    if not apps.is_installed("support"):
+        return
+    report_model = apps.get_model("support", "AbuseReport")
+    match = models.Q(reporter=user)
+    for email in filter(None, emails):
+        match |= models.Q(email__iexact=email)
+    report_model.objects.filter(match).update(email="", ip_address=None)
+
+
 def account_erase(*, user, actor=None) -> PrivacyRequest:
     """Delete or anonymise what need not be kept (R-PRV-3).
 
     Kept, for accounting, fraud and legal rules: the user row (anonymised), orders, the ledger,
-    deposits, acceptances of the Terms (without the IP), linked-account signals, holds. Deleted:
-    sign-ins, notices, data exports, email addresses, second factors. The account is closed,
-    its API key revoked, its password unusable (every session ends at its next request).
+    deposits, withdrawals and refunds, refills, subscriptions, referrals and commissions (the
+    sign-up IP removed), acceptances of the Terms (without the IP), linked-account signals (the
+    fraud traces of R-ACC-4), holds, and support tickets with their messages and attachments
+    (the record of what was asked and decided). Deleted: sign-ins, notices, data exports, email
+    addresses, second factors. Abuse reports the customer sent keep their substance, without
+    the reporter's email and IP. The Privacy page says the same. The account is closed, its
+    API key revoked, its password unusable (every session ends at its next request).
     """
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
     from accounts.models import Notice, SignIn, User
     from accounts.services import _account_status_set, api_key_revoke
+    from billing.models import Referral
     from orders.models import ACTIVE_STATUSES, Order
 
     with transaction.atomic():
@@ -378,6 +488,10 @@ def account_erase(*, user, actor=None) -> PrivacyRequest:
             )  # fmt: skip
             user.refresh_from_db()
         api_key_revoke(user=user)
+        addresses = EmailAddress.objects.filter(user=user).values_list("email", flat=True)
+        emails = {user.email, *addresses}
+        _abuse_reports_anonymise(user=user, emails=emails)
+        Referral.objects.filter(referred=user).update(signup_ip=None)
         SignIn.objects.filter(user=user).delete()
         Notice.objects.filter(user=user).delete()
         DataExport.objects.filter(user=user).delete()

@@ -198,11 +198,11 @@ def _hold_locked(hold_id: int) -> Hold:
 def _send_on(order_ids: list[int]) -> None:
     """Hand held, unsent orders back to the relay (which checks the holds again)."""
     from orders.models import Order, RelayState
-    from orders.services.relay import HELD_NOTE, relay_dispatch
+    from orders.services.relay import HELD_NOTES, relay_dispatch
 
     waiting = list(
         Order.objects.filter(
-            pk__in=order_ids, relay_state=RelayState.QUEUED, relay_error=HELD_NOTE
+            pk__in=order_ids, relay_state=RelayState.QUEUED, relay_error__in=HELD_NOTES
         ).values_list("pk", flat=True)
     )
     Order.objects.filter(pk__in=waiting).update(next_attempt_at=None, relay_error="")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from billing.money import ZERO
+from billing.money import ZERO, usd_text
 from orders.models import Order
 
 from .charts import bar_chart, hbar_chart
@@ -22,6 +22,10 @@ def _dashboard(request):
     def series(name):
         return [(row.day.strftime("%m-%d"), getattr(row, name)) for row in rows]
 
+    def money_chart(name, color, label):
+        """Money in the one display rule, as the totals (billing.money.usd_text, issue 14)."""
+        return bar_chart(series(name), color=color, label=label, value_text=usd_text)
+
     totals = {
         name: sum((getattr(row, name) for row in rows), ZERO)
         for name in ("deposits", "sales", "provider_cost", "gross_profit")
@@ -36,14 +40,10 @@ def _dashboard(request):
         "sign_ins_new": sum(row.sign_ins_new for row in rows),
         "sign_ins_returning": sum(row.sign_ins_returning for row in rows),
         "charts": {
-            "deposits": bar_chart(series("deposits"), label="Deposits by day"),
-            "sales": bar_chart(series("sales"), color="#6610f2", label="Sales by day"),
-            "provider_cost": bar_chart(
-                series("provider_cost"), color="#fd7e14", label="Provider cost by day"
-            ),
-            "gross_profit": bar_chart(
-                series("gross_profit"), color="#198754", label="Gross profit by day"
-            ),
+            "deposits": money_chart("deposits", "#0d6efd", "Deposits by day"),
+            "sales": money_chart("sales", "#6610f2", "Sales by day"),
+            "provider_cost": money_chart("provider_cost", "#fd7e14", "Provider cost by day"),
+            "gross_profit": money_chart("gross_profit", "#198754", "Gross profit by day"),
             "orders": bar_chart(series("orders"), color="#0dcaf0", label="Orders by day"),
             "status": hbar_chart(
                 [(STATUS_LABELS.get(k, k), by_status[k]) for k in STATUS_LABELS if k in by_status]

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.selectors import accounts_linked
 from billing.exceptions import PromoCodeRefused
 from billing.models import Deposit, PromoCode, PromoRedemption, RefKind, TransactionReason
 from billing.money import ZERO, quantize, usd_text
@@ -30,8 +31,31 @@ def _usd(amount: Decimal) -> str:
     return usd_text(amount)
 
 
+def _account_limit_refusal(promo: PromoCode, user, limit: int) -> str:
+    """Why ``user`` has reached the per-account ``limit``, or "". One person's accounts share
+    it: the redemptions of ``user`` and of its linked accounts count together (R-ACC-4)."""
+    used = promo.redemptions.filter(user=user).count()
+    if used >= limit == 1:
+        return gettext("You have already used this promo code.")
+    if used >= limit:
+        return gettext(
+            "You have already used this promo code %(used)s times, the most it allows."
+        ) % {"used": used}
+    linked = accounts_linked(user=user)
+    if linked and used + promo.redemptions.filter(user_id__in=linked).count() >= limit:
+        return gettext(
+            "This promo code has already been used on an account linked to yours, "
+            "and its limit counts your accounts together."
+        )
+    return ""
+
+
 def _refusals(promo: PromoCode, *, user, amount: Decimal, at: datetime):
-    """Every reason ``user`` may not use ``promo`` on a deposit of ``amount`` at ``at``."""
+    """Every reason ``user`` may not use ``promo`` on a deposit of ``amount`` at ``at``.
+
+    The per-account limit counts the redemptions of ``user`` and of its linked accounts
+    together (R-ACC-4): a second account of the same person gets no second bonus.
+    """
     if not promo.is_active:
         yield gettext("This promo code is no longer active.")
     if at < promo.valid_from:
@@ -49,14 +73,9 @@ def _refusals(promo: PromoCode, *, user, amount: Decimal, at: datetime):
         yield gettext("This promo code needs a deposit of at least %(amount)s.") % {
             "amount": _usd(promo.min_deposit)
         }
-    if promo.max_uses_per_account is not None:
-        used = promo.redemptions.filter(user=user).count()
-        if used >= promo.max_uses_per_account == 1:
-            yield gettext("You have already used this promo code.")
-        elif used >= promo.max_uses_per_account:
-            yield gettext(
-                "You have already used this promo code %(used)s times, the most it allows."
-            ) % {"used": used}
+    limit = promo.max_uses_per_account
+    if limit is not None and (reason := _account_limit_refusal(promo, user, limit)):
+        yield reason
     if promo.max_uses_total is not None and promo.redemptions.count() >= promo.max_uses_total:
         yield gettext("This promo code has been fully redeemed.")
     if promo_bonus(promo=promo, amount=amount) <= ZERO:

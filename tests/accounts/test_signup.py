@@ -22,14 +22,16 @@ def _signup(client, **changes):
     return client.post("/accounts/signup/", {k: v for k, v in data.items() if v is not None})
 
 
-def test_signup_stores_adult_confirmation_and_terms_version_with_time(client):  # R-ACC-1
-    response = _signup(client)
+def test_signup_stores_adult_confirmation_and_terms_version_with_time_and_ip(client):
+    # R-ACC-1, R-LEG-2: the acceptance is stored with its time and IP
+    response = client.post("/accounts/signup/", FORM, REMOTE_ADDR="81.2.69.160")
     assert response.status_code == 302
     user = get_user_model().objects.get(username="newcomer")
     assert user.adult_confirmed_at is not None
     acceptance = Acceptance.objects.get(user=user)
     assert acceptance.document == document_current(kind=Document.Kind.TERMS)
     assert acceptance.accepted_at is not None
+    assert acceptance.ip_address == "81.2.69.160"
 
 
 @pytest.mark.parametrize(

@@ -110,3 +110,27 @@ def test_window_is_judged_when_the_customer_started_the_deposit(customer):
     deposit = _deposit(customer, promo)
     PromoCode.objects.filter(pk=promo.pk).update(valid_until=timezone.now())
     assert promo_redeem(deposit=deposit) is not None  # it was valid when they entered it
+
+
+def test_linked_accounts_share_the_per_account_limit(customer):  # R-ACC-4, R-PRO-1
+    from accounts.models import AccountSignal
+    from accounts.services import account_signal_record
+
+    second = UserFactory()  # the same person's other account: the same device cookie
+    stranger = UserFactory()
+    for user in (customer, second):
+        account_signal_record(user=user, kind=AccountSignal.Kind.DEVICE, value="device-1")
+    once = PromoCodeFactory(code="WELCOME")
+    assert promo_redeem(deposit=_deposit(customer, once)) is not None
+
+    assert _refusal("WELCOME", second) == (
+        "This promo code has already been used on an account linked to yours, "
+        "and its limit counts your accounts together."
+    )
+    # The locked re-check when the payment is credited refuses it too.
+    late = _deposit(second, once)
+    assert promo_redeem(deposit=late) is None
+    assert late.promo_note.startswith("Promo code WELCOME was not applied: ")
+    # An unlinked customer still gets it.
+    assert promo_code_check(code="WELCOME", user=stranger, amount=D("50")) == once
+    assert promo_redeem(deposit=_deposit(stranger, once)) is not None

@@ -15,7 +15,7 @@ from legal.services import (
     order_hold,
 )
 from orders.models import Order
-from orders.services.relay import HELD_NOTE, order_relay
+from orders.services.relay import HELD_NOTE, INVESTIGATION_NOTE, order_relay, orders_poll
 from tests.factories import StaffFactory
 from tests.orders.factories import funded_customer, place
 
@@ -41,11 +41,14 @@ def test_a_held_order_is_not_relayed_until_released(
     hold = order_hold(order_id=order.pk, reason="Reported as harassment", actor=staff)
     order_relay(order_id=order.pk)
     order.refresh_from_db()
+    # The staff-only note says why: a hold, not an inactive account (R-ACC-5's note).
     assert (order.status, order.relay_state, order.relay_error) == (
-        "pending", RelayState.QUEUED, HELD_NOTE,
+        "pending", RelayState.QUEUED, INVESTIGATION_NOTE,
     )  # fmt: skip
     assert simulator.adds_received == 0
     assert order.events.filter(note__contains="Reported as harassment", staff_only=True).exists()
+    assert order.events.get(note=INVESTIGATION_NOTE).staff_only
+    assert not order.events.filter(note=HELD_NOTE).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         hold_release(hold=hold, note="Checked: a fan page", actor=staff)
@@ -80,7 +83,7 @@ def test_an_account_on_hold_cannot_order_and_its_key_is_refused(
 
     order_relay(order_id=order.pk)  # its unsent order waits
     order.refresh_from_db()
-    assert order.relay_state == RelayState.QUEUED
+    assert (order.relay_state, order.relay_error) == (RelayState.QUEUED, INVESTIGATION_NOTE)
     assert simulator.adds_received == 0
 
     assert api_key_user(key=key) is None  # R-KEY-3: an error, not a crash
@@ -205,3 +208,46 @@ def test_an_account_on_hold_cannot_cancel_orders_or_close_itself(
     customer.refresh_from_db()
     assert customer.status == "active"
     assert balance_get(user=customer) == before
+
+
+def test_the_customer_sees_no_hold_note(
+    client, routed_service, simulator, django_capture_on_commit_callbacks, staff
+):  # R-AUP-2: the why of a hold is for staff; the customer's order page shows none of it
+    customer = funded_customer(deposited="10")
+    order = _queued(customer, routed_service, django_capture_on_commit_callbacks)
+    order_hold(order_id=order.pk, reason="Reported as harassment", actor=staff)
+    order_relay(order_id=order.pk)
+    client.force_login(customer)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert str(order.pk) in page
+    for secret in ("Reported as harassment", INVESTIGATION_NOTE, "investigation", "R-AUP-2"):
+        assert secret not in page
+
+
+@pytest.mark.parametrize("hold_on", ["order", "account"])
+def test_an_order_the_provider_has_is_still_polled_while_on_hold(
+    hold_on, routed_service, simulator, django_capture_on_commit_callbacks, staff, settings
+):  # R-AUP-2: a hold stops relaying; the provider's status updates still come in
+    settings.ORDERS_POLL_SECONDS = 0
+    simulator.step_seconds = 1000  # nothing moves unless forced
+    customer = funded_customer(deposited="10")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(customer, routed_service)
+    order.refresh_from_db()
+    assert order.relay_state == RelayState.PLACED
+    if hold_on == "order":
+        order_hold(order_id=order.pk, reason="Reported as spam", actor=staff)
+    else:
+        account_hold(user=customer, reason="Chargebacks", actor=staff)
+
+    simulator.force_status(order.provider_order_id, "In progress", remains=600)
+    assert orders_poll() == 1
+    order.refresh_from_db()
+    assert (order.status, order.remains) == ("in_progress", 600)
+
+    simulator.force_status(order.provider_order_id, "Completed", remains=0)
+    Order.objects.filter(pk=order.pk).update(poll_due_at=order.created_at)
+    assert orders_poll() == 1
+    order.refresh_from_db()
+    assert (order.status, order.remains) == ("completed", 0)
+    assert Hold.objects.get(user=customer).status == "open"  # the hold stays for staff

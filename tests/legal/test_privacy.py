@@ -23,7 +23,8 @@ from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db
 KINDS = {"profile", "orders", "balance_history", "deposits", "tickets", "sign_ins",
-         "acceptances", "notices"}  # fmt: skip
+         "acceptances", "notices", "withdrawals", "refills", "subscriptions",
+         "referrals"}  # fmt: skip
 
 
 def _customer_with_data(service, terms, *, name: str):
@@ -34,6 +35,43 @@ def _customer_with_data(service, terms, *, name: str):
     acceptance_record(user=user, document=terms, ip_address="81.2.69.160")
     notice_send(user=user, kind="test", subject=f"Hello {name}", email=False)
     return user
+
+
+def _money_out_refills_subscriptions_referrals(user, *, name: str) -> None:
+    """Rows of the other kinds (bare rows: for the export only, not for money)."""
+    from billing.models import Commission, Referral, Withdrawal, WithdrawalRefund
+    from catalog.models import Service
+    from orders.models import Refill, Subscription, SubscriptionCycle
+    from tests.catalog.factories import ServiceFactory
+    from tests.factories import UserFactory
+    from tests.orders.factories import OrderFactory
+
+    deposit = Deposit.objects.filter(user=user).first()
+    withdrawal = Withdrawal.objects.create(
+        user=user, kind="refund", status="canceled", deposited=Decimal("10"),
+        amount=Decimal("4"), reference=f"{name} ticket",
+    )  # fmt: skip
+    WithdrawalRefund.objects.create(withdrawal=withdrawal, deposit=deposit, amount=Decimal("4"))
+    done = OrderFactory(user=user, status="completed")
+    Refill.objects.create(order=done, user=user, status="rejected", reason=f"{name} refill")
+    subs = OrderFactory(user=user, service=ServiceFactory(type=Service.Type.SUBSCRIPTIONS))
+    subscription = Subscription.objects.create(
+        order=subs, username=f"{name}-brand", min_quantity=50, max_quantity=100
+    )
+    SubscriptionCycle.objects.create(
+        subscription=subscription, number=1, outcome="skipped", note=f"{name} cycle"
+    )
+    # Who referred this customer, and whom they referred, are other customers.
+    sponsor = UserFactory(username=f"{name}-sponsor", email=f"{name}-sponsor@example.com")
+    Referral.objects.create(referrer=sponsor, referred=user, signup_ip="198.51.100.7")
+    friend = UserFactory(username=f"{name}-friend", email=f"{name}-friend@example.com")
+    referral = Referral.objects.create(referrer=user, referred=friend, signup_ip="203.0.113.9")
+    friends_deposit = Deposit.objects.create(
+        user=friend, method="manual", amount=Decimal("20"), status="failed"
+    )
+    Commission.objects.create(
+        referral=referral, deposit=friends_deposit, amount=Decimal("1"), status="credited"
+    )
 
 
 def _archive(client, capture) -> zipfile.ZipFile:
@@ -51,13 +89,16 @@ def test_export_has_every_kind_and_nothing_of_another_customer(
     client, routed_service, terms, django_capture_on_commit_callbacks
 ):  # R-PRV-3
     me = _customer_with_data(routed_service, terms, name="alice")
-    _customer_with_data(routed_service, terms, name="mallory")
+    mallory = _customer_with_data(routed_service, terms, name="mallory")
+    for user, name in ((me, "alice"), (mallory, "mallory")):
+        _money_out_refills_subscriptions_referrals(user, name=name)
     client.force_login(me)
     archive = _archive(client, django_capture_on_commit_callbacks)
     names = {name.removesuffix(".json") for name in archive.namelist() if name.endswith(".json")}
     assert names == KINDS
     everything = "".join(archive.read(name).decode() for name in archive.namelist())
-    assert "mallory" not in everything
+    for absent in ("mallory", "alice-sponsor", "alice-friend", "203.0.113.9"):
+        assert absent not in everything, absent  # nothing of another customer
     data = {kind: json.loads(archive.read(f"{kind}.json")) for kind in KINDS}
     assert data["profile"][0]["email"] == "alice@example.com"
     assert data["orders"][0]["link"] == "https://www.instagram.com/alice-link/"
@@ -67,6 +108,18 @@ def test_export_has_every_kind_and_nothing_of_another_customer(
     assert data["acceptances"][0]["document__kind"] == "terms"
     assert data["notices"][0]["subject"] == "Hello alice"
     assert isinstance(data["tickets"], dict)
+    (withdrawal,) = data["withdrawals"]
+    assert (withdrawal["kind"], withdrawal["amount"]) == ("refund", "4.00000")
+    assert withdrawal["reference"] == "alice ticket"
+    assert [p["amount"] for p in withdrawal["payouts"]] == ["4.00000"]
+    assert [r["reason"] for r in data["refills"]] == ["alice refill"]
+    (subscription,) = data["subscriptions"]
+    assert subscription["username"] == "alice-brand"
+    assert [c["note"] for c in subscription["cycles"]] == ["alice cycle"]
+    referrals = data["referrals"]
+    assert referrals["you_were_referred"]["signup_ip"] == "198.51.100.7"
+    (sign_up,) = referrals["sign_ups_you_referred"]
+    assert [(c["amount"], c["status"]) for c in sign_up["commissions"]] == [("1.00000", "credited")]
 
 
 def test_the_link_expires_and_is_only_the_owners(
@@ -229,3 +282,46 @@ def test_export_has_my_tickets_messages_and_screenshots_not_staff_notes(
         assert archive.read(row["file"])[:8] == b"\x89PNG\r\n\x1a\n"
     for absent in ("Staff only", "note.png", "Mallory", "theirs.png", theirs.subject):
         assert absent not in everything, absent
+
+
+def test_deletion_anonymises_referral_ip_and_abuse_reports_and_says_what_is_kept(
+    client, routed_service, terms
+):  # R-PRV-3: what need not be kept goes; what is kept is listed on the Privacy page
+    from billing.models import Referral
+    from legal.privacy import account_erase
+    from support.models import AbuseReport, Ticket, TicketMessage
+    from support.services import ticket_open
+    from tests.factories import UserFactory
+
+    me = _customer_with_data(routed_service, terms, name="alice")
+    Order.objects.filter(user=me).update(status="completed")
+    client.force_login(me)
+    page = client.get("/account/privacy/").content.decode()
+    for kept in ("What we keep, and why", "support tickets", "card fingerprint"):
+        assert kept in page
+
+    sponsor = UserFactory(username="sponsor")
+    referral = Referral.objects.create(referrer=sponsor, referred=me, signup_ip="198.51.100.7")
+    report = {"link": "https://www.instagram.com/x/", "description": "Spam everywhere here"}
+    signed_in = AbuseReport.objects.create(
+        reporter=me, email="alice@example.com", ip_address="198.51.100.7", **report
+    )
+    signed_out = AbuseReport.objects.create(
+        email="ALICE@example.com", ip_address="198.51.100.8", **report
+    )
+    someone = AbuseReport.objects.create(
+        email="bob@example.com", ip_address="203.0.113.5", **report
+    )
+    ticket = ticket_open(user=me, kind=Ticket.Kind.OTHER, subject="Refund", body="Please.")
+
+    account_erase(user=me)
+
+    referral.refresh_from_db()
+    assert (referral.referrer, referral.signup_ip) == (sponsor, None)
+    for anonymised in (signed_in, signed_out):
+        anonymised.refresh_from_db()
+        assert (anonymised.email, anonymised.ip_address) == ("", None)
+        assert anonymised.description == "Spam everywhere here"  # what was reported stays
+    someone.refresh_from_db()
+    assert (someone.email, someone.ip_address) == ("bob@example.com", "203.0.113.5")
+    assert TicketMessage.objects.filter(ticket=ticket, body="Please.").exists()  # kept, listed

@@ -1,10 +1,14 @@
 """R-LEG-2: a material Terms version is accepted at the next sign-in, before ordering."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.services import api_key_issue
 from legal.gate import TERMS_API_ERROR
 from legal.models import Acceptance
+from legal.selectors import terms_acceptance_due
 from legal.services import acceptance_record, document_publish
 from orders.models import Order
 from tests.factories import PASSWORD
@@ -101,3 +105,27 @@ def test_customers_are_told_of_a_material_version(
     from legal.services import terms_announce
 
     assert terms_announce(document_id=new.pk) == 0  # once per version
+
+
+def test_a_future_material_version_is_asked_for_from_its_date_not_before(
+    client, routed_service, terms, monkeypatch
+):  # R-LEG-2: "when a material Terms version takes effect"
+    customer = funded_customer(deposited="5")
+    acceptance_record(user=customer, document=terms)
+    starts = timezone.now() + timedelta(days=1)
+    future = document_publish(
+        kind="terms", title="Terms of Service", body="Later.", effective_at=starts, material=True
+    )
+    login = {"login": customer.username, "password": PASSWORD}
+
+    assert terms_acceptance_due(user=customer) is None  # announced, not in force yet
+    assert client.post("/accounts/login/", login).url == "/dashboard/"
+    assert client.get("/orders/new/").status_code == 200
+    client.logout()
+
+    monkeypatch.setattr(timezone, "now", lambda: starts + timedelta(minutes=1))
+    assert terms_acceptance_due(user=customer) == future
+    response = client.post("/accounts/login/", login)
+    assert response.url.startswith("/legal/accept/")
+    assert f"version {future.version}" in client.get(response.url).content.decode()
+    assert client.get("/orders/new/").url.startswith("/legal/accept/")

@@ -169,3 +169,34 @@ def test_open_tickets_are_counted_from_the_support_desk(admin_client, customer):
     assert Snapshot.objects.get(key="live").data["open_tickets"] == 2
     html = admin_client.get("/staff/dashboard/").content.decode()
     assert "Open tickets: <strong>2</strong>" in html
+
+
+def test_dashboard_money_follows_the_one_display_rule(admin_client):  # R-PRV-2, issue 14
+    """Totals, bar titles and chart scales all go through billing.money.usd_text: whole cents
+    as "$10.00", a sum of sub-cent charges at the ledger's precision ("$3.0051")."""
+    today = timezone.now().date()
+    DailyFigures.objects.create(
+        day=today - timezone.timedelta(days=1), deposits=Decimal("4"), sales=Decimal("1.5"),
+        provider_cost=Decimal("0.6"), gross_profit=Decimal("0.9"), orders=3,
+    )  # fmt: skip
+    DailyFigures.objects.create(
+        day=today, deposits=Decimal("6"), sales=Decimal("1.5051"), provider_cost=Decimal("0.5"),
+        gross_profit=Decimal("1.0051"), orders=12,
+    )  # fmt: skip
+    html = admin_client.get("/staff/dashboard/").content.decode()
+    money = dict(
+        re.findall(r'small text-muted">([^<]+)</div><div class="fs-5 money">([^<]+)<', html)
+    )
+    assert money == {
+        "Revenue (deposits)": "$10.00",
+        "Sales": "$3.0051",
+        "Provider cost": "$1.10",
+        "Gross profit": "$1.9051",
+    }
+    titles = re.findall(r"<title>([^<]+)</title>", html)
+    day = today.strftime("%m-%d")
+    for title in (f"{day}: $6.00", f"{day}: $1.5051", f"{day}: $0.50", f"{day}: 12"):
+        assert title in titles, title
+    assert "max $6.00" in html  # the deposits chart's scale
+    assert "max 12<" in html  # orders are counted, not money
+    assert not re.search(r"\d\.\d{5}", html)  # no raw ledger decimals anywhere

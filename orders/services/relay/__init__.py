@@ -45,6 +45,8 @@ from orders.services.relay.poll import (
 )
 from orders.services.relay.send import (
     HELD_NOTE,
+    HELD_NOTES,
+    INVESTIGATION_NOTE,
     order_add_fields,
     order_relay,
     orders_relay_due,
@@ -53,6 +55,8 @@ from orders.services.relay.send import (
 
 __all__ = [
     "HELD_NOTE",
+    "HELD_NOTES",
+    "INVESTIGATION_NOTE",
     "PROVIDER_STATUSES",
     "dripfeed_can_stop",
     "dripfeed_release_due",

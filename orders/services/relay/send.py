@@ -75,8 +75,8 @@ def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
         if order.cancel_requested_at is not None:
             order_cancel_now(order=order, cause=Cause.CUSTOMER, note="Canceled at your request.")
             return None
-        if not order.user.can_order or order_held(order=order):
-            _relay_hold(order, now)  # R-ACC-5; R-AUP-2: an order or account on hold
+        if note := _hold_note(order):
+            _relay_hold(order, now, note)
             return None
         current = order.provider_service
         route = None
@@ -101,16 +101,33 @@ def _relay_claim(order_id: int) -> tuple[Order, ProviderService] | None:
     return order, route
 
 
+# Why an unsent order waits, kept in ``relay_error`` and a staff-only event (both seen by
+# staff only: the customer's pages never show them).
 HELD_NOTE = "Held: the account is not active (R-ACC-5)."
+INVESTIGATION_NOTE = (
+    "Held: the order or its account is on hold under investigation; see its Hold (R-AUP-2)."
+)
+HELD_NOTES = (HELD_NOTE, INVESTIGATION_NOTE)
 
 
-def _relay_hold(order: Order, now) -> None:
-    """Keep a suspended account's unsent order queued; the beat looks again later and
-    ``orders_release_held`` sends it on as soon as the account is reinstated (R-ACC-5)."""
+def _hold_note(order: Order) -> str:
+    """Why ``order`` may not be sent now, or "": its account is suspended or closed
+    (R-ACC-5), or the order or its account is on hold (R-AUP-2)."""
+    if not order.user.can_order:
+        return HELD_NOTE
+    if order_held(order=order):
+        return INVESTIGATION_NOTE
+    return ""
+
+
+def _relay_hold(order: Order, now, note: str) -> None:
+    """Keep an unsent order queued with ``note``: its account is suspended (R-ACC-5) or it is
+    on hold (R-AUP-2). The beat looks again later; ``orders_release_held`` (reinstatement)
+    and ``legal.services.hold_release`` send it on sooner."""
     order.next_attempt_at = now + seconds(settings.ORDERS_HOLD_RECHECK_SECONDS)
-    if order.relay_error != HELD_NOTE:
-        order.relay_error = HELD_NOTE
-        order_event_add(order=order, note=HELD_NOTE, cause=Cause.SYSTEM, staff_only=True)
+    if order.relay_error != note:
+        order.relay_error = note
+        order_event_add(order=order, note=note, cause=Cause.SYSTEM, staff_only=True)
     order.save(update_fields=["next_attempt_at", "relay_error", "updated_at"])
 
 
@@ -119,7 +136,7 @@ def orders_release_held(*, user) -> list[int]:
     with transaction.atomic():
         held = list(
             Order.objects.select_for_update(no_key=True, of=("self",))
-            .filter(user=user, relay_state=RelayState.QUEUED, relay_error=HELD_NOTE)
+            .filter(user=user, relay_state=RelayState.QUEUED, relay_error__in=HELD_NOTES)
             .values_list("pk", flat=True)
         )
         Order.objects.filter(pk__in=held).update(next_attempt_at=None, relay_error="")
