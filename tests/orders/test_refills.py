@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from devtools.dialects import SCRIPT
 from orders.exceptions import RefillRefused, StaffActionRefused
 from orders.models import Order, Refill, RefillUnsupported
 from orders.services.refills import (
@@ -212,6 +213,32 @@ def test_provider_5xx_on_refill_marks_the_route_without_refills(
     assert simulator.requests_received == before + 1
     refusal = refill_refusal(order=other)
     assert refusal.api_message == DISABLED
+
+
+def test_the_scripts_real_500_on_refill_marks_the_route_and_is_asked_once(
+    completed, simulator, django_capture_on_commit_callbacks
+):
+    # R-ORD-13; issue 16 item 3: the script dialect refuses `refill` as that panel does
+    # (HTTP 500, empty text/html body, nothing carried out): Rejected, the route marked, once.
+    simulator.dialect = SCRIPT
+    order = completed()  # placed and polled in the script's dialect too
+    before = simulator.requests_received
+    refill = _request(django_capture_on_commit_callbacks, order)
+    refill.refresh_from_db()
+    assert (refill.status, refill.reason) == (
+        "rejected",
+        "The provider does not offer refills for this service.",
+    )
+    assert "500" in refill.relay_error
+    unsupported = RefillUnsupported.objects.get(provider_service=order.provider_service)
+    assert "500" in unsupported.detail
+    for _ in range(3):  # later beats send and poll nothing for it
+        Refill.objects.update(due_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            refills_due()
+    assert simulator.requests_received == before + 1  # the one refill, no retry storm
+    assert simulator.refills == {}
+    assert refill_refusal(order=order).api_message == DISABLED  # no second request either
 
 
 def test_an_ambiguous_refill_is_never_sent_again(
