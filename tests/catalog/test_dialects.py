@@ -3,12 +3,14 @@ in every dialect of ``devtools/dialects.py``, and the wording table that grows f
 providers really say (unclassified answers counted per provider, shown to staff)."""
 
 import json
+import subprocess
 import threading
 import urllib.request
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from catalog.models import Provider, ProviderUnclassifiedAnswer, Service
@@ -16,6 +18,7 @@ from catalog.provider_client import Outcome, ProviderClient, Reason, classify_er
 from catalog.services import provider_answer_unclassified_record
 from catalog.sync import provider_sync
 from devtools.dialects import DIALECTS, SCRIPT, STRINGS, Dialect
+from devtools.management.commands.run_provider_simulator import Command as SimulatorCommand
 from tests.catalog.fixtures import SIMULATOR_KEY
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +116,23 @@ def test_the_dialect_can_be_chosen_over_the_control_endpoint(simulator):
     assert simulator.dialect is STRINGS
     simulator.reset()
     assert simulator.dialect is DIALECTS["standard"]
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "standard"), ("script", "script")])
+def test_make_run_starts_the_simulator_in_the_dialect_simulator_dialect_names(chosen, expected):
+    # `make run` (honcho, Procfile): SIMULATOR_DIALECT chooses the dialect, standard by default.
+    procfile = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    (line,) = [row.split(":", 1)[1] for row in procfile if row.startswith("simulator:")]
+    env = {"PATH": "/usr/bin:/bin"}
+    if chosen:
+        env["SIMULATOR_DIALECT"] = chosen
+    argv = subprocess.run(  # the shell honcho runs it with expands the variables
+        ["sh", "-c", f"for arg in {line}; do echo $arg; done"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert argv[:3] == ["python", "manage.py", "run_provider_simulator"]
+    parser = SimulatorCommand().create_parser("manage.py", "run_provider_simulator")
+    assert parser.parse_args(argv[3:]).dialect == expected
 
 
 # --- the client in every dialect ---------------------------------------------------------------
