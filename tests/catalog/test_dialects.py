@@ -309,6 +309,55 @@ def test_an_unknown_per_id_wording_in_multi_status_is_counted(simulator, provide
     assert (row.action, row.text, row.count) == ("status", "Order is being checked by moderator", 1)
 
 
+class _OwnListWords(Dialect):
+    """A panel with wordings of its own for the per-item errors of its list answers."""
+
+    def transform(self, action, params, doc):
+        doc = super().transform(action, params, doc)
+        if isinstance(doc, list):
+            for item in doc:
+                for key, value in item.items():
+                    if isinstance(value, dict) and "error" in value:
+                        item[key] = {"error": f"{action} queue is full, ask the moderator"}
+        return doc
+
+
+def test_unknown_per_item_wordings_in_cancel_and_multi_refill_lists_are_counted(
+    simulator, provider_client
+):
+    # Issue 16 item 2: per-item errors of cancel, multi refill and multi refill_status are
+    # counted like multi-status's, so staff see them; known wordings are not counted.
+    simulator.step_seconds = 60
+    order_id = provider_client.add(service=102, link=LINK, quantity=100).data["order"]
+
+    def ask():
+        return [
+            provider_client.cancel([1]),  # "Incorrect order ID"
+            provider_client.multi_refill([order_id, 1]),  # "Refill is disabled..." and unknown
+            provider_client.multi_refill_status([1]),  # "Refill not found"
+        ]
+
+    assert all(result.ok for result in ask())
+    assert not ProviderUnclassifiedAnswer.objects.exists()
+
+    simulator.dialect = _OwnListWords(name="own-list-words")
+    cancel, refill, refill_status = ask()
+    assert cancel.data == [
+        {"order": 1, "cancel": {"error": "cancel queue is full, ask the moderator"}}
+    ]
+    assert [item["refill"] for item in refill.data] == [
+        {"error": "refill queue is full, ask the moderator"}
+    ] * 2
+    assert refill_status.ok
+    rows = ProviderUnclassifiedAnswer.objects.order_by("action")
+    assert [(r.action, r.text, r.count) for r in rows] == [
+        ("cancel", "cancel queue is full, ask the moderator", 1),
+        ("refill", "refill queue is full, ask the moderator", 2),
+        ("refill_status", "refill_status queue is full, ask the moderator", 1),
+    ]
+    assert {r.provider.name for r in rows} == {"Simulator"}
+
+
 def test_the_upsert_counts_every_answer_under_concurrency(transactional_db):
     provider = Provider.objects.create(name="P", api_url="http://x/api/v2", api_key_encrypted="x")
 
