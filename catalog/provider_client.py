@@ -19,9 +19,10 @@ every answer is classified:
 Error texts are matched against ``_ERROR_TABLE``, which holds the contract's wordings, the
 untranslated keys, and wordings real panels use. A text it does not know is RETRY and is
 recorded per provider (``catalog.ProviderUnclassifiedAnswer``, shown in the admin) so that the
-table can grow from what providers really say. Multi-status answers are taken id by id: a
-bare string (or any other non-object) for one id is that id's error, and an extra non-id key
-(``"status": "success"``) is ignored.
+table can grow from what providers really say; so is an unknown per-item error inside a
+multi-status, ``cancel``, multi ``refill`` or multi ``refill_status`` answer. Multi-status
+answers are taken id by id: a bare string (or any other non-object) for one id is that id's
+error, and an extra non-id key (``"status": "success"``) is ignored.
 
 A connect failure (nothing sent) is RETRY even for ``add``. The connection is never reused, so
 a stale pooled connection cannot make a failed send look like a sent one. JSON numbers are read
@@ -336,9 +337,8 @@ class ProviderClient:
         result = self._call("status", {"orders": _ids(order_ids)}, self._shape_multi_status)
         if result.ok:
             for answer in result.data.values():
-                text = answer.get("error") if not isinstance(answer.get("status"), str) else None
-                if text is not None and classify_error(text)[1] is Reason.PROVIDER_ERROR:
-                    self._unclassified("status", str(text))
+                if not isinstance(answer.get("status"), str):
+                    self._unclassified_item("status", answer)
         return result
 
     def refill(self, order_id) -> ProviderResult:
@@ -347,7 +347,8 @@ class ProviderClient:
 
     def multi_refill(self, order_ids) -> ProviderResult:
         """``data``: ``[{"order": id, "refill": id or {"error": ...}}, ...]``."""
-        return self._call("refill", {"orders": _ids(order_ids)}, self._shape_list)
+        result = self._call("refill", {"orders": _ids(order_ids)}, self._shape_list)
+        return self._unclassified_items("refill", result, "refill")
 
     def refill_status(self, refill_id) -> ProviderResult:
         """``data``: ``{"status": "Completed"}``."""
@@ -355,11 +356,13 @@ class ProviderClient:
 
     def multi_refill_status(self, refill_ids) -> ProviderResult:
         """``data``: ``[{"refill": id, "status": str or {"error": ...}}, ...]``."""
-        return self._call("refill_status", {"refills": _ids(refill_ids)}, self._shape_list)
+        result = self._call("refill_status", {"refills": _ids(refill_ids)}, self._shape_list)
+        return self._unclassified_items("refill_status", result, "status")
 
     def cancel(self, order_ids) -> ProviderResult:
         """``data``: ``[{"order": id, "cancel": 1 or {"error": ...}}, ...]``."""
-        return self._call("cancel", {"orders": _ids(order_ids)}, self._shape_list)
+        result = self._call("cancel", {"orders": _ids(order_ids)}, self._shape_list)
+        return self._unclassified_items("cancel", result, "cancel")
 
     def balance(self) -> ProviderResult:
         """``data``: ``{"balance": Decimal, "currency": str}``."""
@@ -457,6 +460,24 @@ class ProviderClient:
                 result.http_status,
             )
         return result
+
+    def _unclassified_items(
+        self, action: str, result: ProviderResult, field: str
+    ) -> ProviderResult:
+        """Count the per-item errors of a list answer (``cancel``, multi ``refill`` and
+        ``refill_status``) that the table does not know, as ``multi_status`` does per id."""
+        if result.ok:
+            for item in result.data:
+                self._unclassified_item(action, item.get(field))
+        return result
+
+    def _unclassified_item(self, action: str, answer: Any) -> None:
+        """One item's ``{"error": text}``, counted if the table does not know the text."""
+        if not isinstance(answer, dict) or answer.get("error") is None:
+            return
+        text = str(answer["error"]).strip()
+        if classify_error(text)[1] is Reason.PROVIDER_ERROR:
+            self._unclassified(action, text)
 
     def _unclassified(self, action: str, text: str) -> None:
         """Count an error text the table does not know, for staff to see in the admin."""

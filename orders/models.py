@@ -501,7 +501,8 @@ REFILL_RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
             RefillRelay.DONE,
         }
     ),
-    RefillRelay.SENT: frozenset({RefillRelay.RECONCILE, RefillRelay.DONE}),
+    # manual: its refill_status polls kept failing (ORDERS_REFILL_POLL_FAILURES_MAX).
+    RefillRelay.SENT: frozenset({RefillRelay.RECONCILE, RefillRelay.MANUAL, RefillRelay.DONE}),
     RefillRelay.RECONCILE: frozenset({RefillRelay.SENT, RefillRelay.MANUAL, RefillRelay.DONE}),
     RefillRelay.MANUAL: frozenset({RefillRelay.DONE}),
     RefillRelay.DONE: frozenset(),
@@ -538,6 +539,9 @@ class Refill(models.Model):
     provider_refill_id = models.BigIntegerField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="Next send or poll.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    poll_failures = models.PositiveSmallIntegerField(
+        default=0, help_text="refill_status polls of the sent refill that failed in a row."
+    )
     relay_error = models.TextField(blank=True)
 
     class Meta:

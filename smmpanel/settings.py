@@ -542,6 +542,9 @@ ORDERS_DUE_MAX_BATCHES = env.int("ORDERS_DUE_MAX_BATCHES", default=50)
 ORDERS_REFILL_PER_DAY = env.int("ORDERS_REFILL_PER_DAY", default=1)
 # A provider's refill is polled with refill_status this often.
 ORDERS_REFILL_POLL_SECONDS = env.float("ORDERS_REFILL_POLL_SECONDS", default=300.0)
+# A sent refill whose refill_status poll fails this many times in a row (HTTP 5xx, a refusal,
+# no answer) is not polled again: it goes to staff (relay state manual) with the reason.
+ORDERS_REFILL_POLL_FAILURES_MAX = env.int("ORDERS_REFILL_POLL_FAILURES_MAX", default=5)
 # R-ORD-11: a subscription runs a cycle this often; it pauses after this many skipped in a row.
 ORDERS_SUBSCRIPTION_CYCLE_MINUTES = env.float("ORDERS_SUBSCRIPTION_CYCLE_MINUTES", default=60.0)
 ORDERS_SUBSCRIPTION_MAX_SKIPPED = env.int("ORDERS_SUBSCRIPTION_MAX_SKIPPED", default=3)

@@ -3,12 +3,14 @@ in every dialect of ``devtools/dialects.py``, and the wording table that grows f
 providers really say (unclassified answers counted per provider, shown to staff)."""
 
 import json
+import subprocess
 import threading
 import urllib.request
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from catalog.models import Provider, ProviderUnclassifiedAnswer, Service
@@ -16,6 +18,7 @@ from catalog.provider_client import Outcome, ProviderClient, Reason, classify_er
 from catalog.services import provider_answer_unclassified_record
 from catalog.sync import provider_sync
 from devtools.dialects import DIALECTS, SCRIPT, STRINGS, Dialect
+from devtools.management.commands.run_provider_simulator import Command as SimulatorCommand
 from tests.catalog.fixtures import SIMULATOR_KEY
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +116,23 @@ def test_the_dialect_can_be_chosen_over_the_control_endpoint(simulator):
     assert simulator.dialect is STRINGS
     simulator.reset()
     assert simulator.dialect is DIALECTS["standard"]
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "standard"), ("script", "script")])
+def test_make_run_starts_the_simulator_in_the_dialect_simulator_dialect_names(chosen, expected):
+    # `make run` (honcho, Procfile): SIMULATOR_DIALECT chooses the dialect, standard by default.
+    procfile = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    (line,) = [row.split(":", 1)[1] for row in procfile if row.startswith("simulator:")]
+    env = {"PATH": "/usr/bin:/bin"}
+    if chosen:
+        env["SIMULATOR_DIALECT"] = chosen
+    argv = subprocess.run(  # the shell honcho runs it with expands the variables
+        ["sh", "-c", f"for arg in {line}; do echo $arg; done"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert argv[:3] == ["python", "manage.py", "run_provider_simulator"]
+    parser = SimulatorCommand().create_parser("manage.py", "run_provider_simulator")
+    assert parser.parse_args(argv[3:]).dialect == expected
 
 
 # --- the client in every dialect ---------------------------------------------------------------
@@ -287,6 +307,55 @@ def test_an_unknown_per_id_wording_in_multi_status_is_counted(simulator, provide
     assert result.data[order_id]["status"] == "Pending"
     row = ProviderUnclassifiedAnswer.objects.get()
     assert (row.action, row.text, row.count) == ("status", "Order is being checked by moderator", 1)
+
+
+class _OwnListWords(Dialect):
+    """A panel with wordings of its own for the per-item errors of its list answers."""
+
+    def transform(self, action, params, doc):
+        doc = super().transform(action, params, doc)
+        if isinstance(doc, list):
+            for item in doc:
+                for key, value in item.items():
+                    if isinstance(value, dict) and "error" in value:
+                        item[key] = {"error": f"{action} queue is full, ask the moderator"}
+        return doc
+
+
+def test_unknown_per_item_wordings_in_cancel_and_multi_refill_lists_are_counted(
+    simulator, provider_client
+):
+    # Issue 16 item 2: per-item errors of cancel, multi refill and multi refill_status are
+    # counted like multi-status's, so staff see them; known wordings are not counted.
+    simulator.step_seconds = 60
+    order_id = provider_client.add(service=102, link=LINK, quantity=100).data["order"]
+
+    def ask():
+        return [
+            provider_client.cancel([1]),  # "Incorrect order ID"
+            provider_client.multi_refill([order_id, 1]),  # "Refill is disabled..." and unknown
+            provider_client.multi_refill_status([1]),  # "Refill not found"
+        ]
+
+    assert all(result.ok for result in ask())
+    assert not ProviderUnclassifiedAnswer.objects.exists()
+
+    simulator.dialect = _OwnListWords(name="own-list-words")
+    cancel, refill, refill_status = ask()
+    assert cancel.data == [
+        {"order": 1, "cancel": {"error": "cancel queue is full, ask the moderator"}}
+    ]
+    assert [item["refill"] for item in refill.data] == [
+        {"error": "refill queue is full, ask the moderator"}
+    ] * 2
+    assert refill_status.ok
+    rows = ProviderUnclassifiedAnswer.objects.order_by("action")
+    assert [(r.action, r.text, r.count) for r in rows] == [
+        ("cancel", "cancel queue is full, ask the moderator", 1),
+        ("refill", "refill queue is full, ask the moderator", 2),
+        ("refill_status", "refill_status queue is full, ask the moderator", 1),
+    ]
+    assert {r.provider.name for r in rows} == {"Simulator"}
 
 
 def test_the_upsert_counts_every_answer_under_concurrency(transactional_db):

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from devtools.dialects import SCRIPT
 from orders.exceptions import RefillRefused, StaffActionRefused
 from orders.models import Order, Refill, RefillUnsupported
 from orders.services.refills import (
@@ -212,6 +213,74 @@ def test_provider_5xx_on_refill_marks_the_route_without_refills(
     assert simulator.requests_received == before + 1
     refusal = refill_refusal(order=other)
     assert refusal.api_message == DISABLED
+
+
+def test_the_scripts_real_500_on_refill_marks_the_route_and_is_asked_once(
+    completed, simulator, django_capture_on_commit_callbacks
+):
+    # R-ORD-13; issue 16 item 3: the script dialect refuses `refill` as that panel does
+    # (HTTP 500, empty text/html body, nothing carried out): Rejected, the route marked, once.
+    simulator.dialect = SCRIPT
+    order = completed()  # placed and polled in the script's dialect too
+    before = simulator.requests_received
+    refill = _request(django_capture_on_commit_callbacks, order)
+    refill.refresh_from_db()
+    assert (refill.status, refill.reason) == (
+        "rejected",
+        "The provider does not offer refills for this service.",
+    )
+    assert "500" in refill.relay_error
+    unsupported = RefillUnsupported.objects.get(provider_service=order.provider_service)
+    assert "500" in unsupported.detail
+    for _ in range(3):  # later beats send and poll nothing for it
+        Refill.objects.update(due_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            refills_due()
+    assert simulator.requests_received == before + 1  # the one refill, no retry storm
+    assert simulator.refills == {}
+    assert refill_refusal(order=order).api_message == DISABLED  # no second request either
+
+
+def test_a_refill_whose_status_polls_keep_failing_goes_to_staff_not_polled_forever(
+    completed, simulator, settings, django_capture_on_commit_callbacks
+):
+    # R-ORD-13; issue 16 item 3: the provider took the refill, then turned refills off
+    # (the script's HTTP 500 on refill_status): after ORDERS_REFILL_POLL_FAILURES_MAX failed
+    # polls in a row the refill waits for staff with the reason, and is polled no more.
+    settings.ORDERS_REFILL_POLL_FAILURES_MAX = 3
+    order = completed()
+    simulator.force_status(order.provider_order_id, "Completed", 0)
+    simulator.step_seconds = 600  # the provider's refill stays Pending
+    refill = _request(django_capture_on_commit_callbacks, order)
+
+    def poll():
+        Refill.objects.filter(pk=refill.pk, due_at__isnull=False).update(due_at=timezone.now())
+        before = simulator.requests_received
+        refills_due()
+        refill.refresh_from_db()
+        return simulator.requests_received - before
+
+    # Two failures, then an answer: the count starts again.
+    simulator.inject("http_error", action="refill_status", status=500, times=2)
+    assert [poll(), refill.poll_failures, poll(), refill.poll_failures] == [1, 1, 1, 2]
+    assert (poll(), refill.poll_failures, refill.relay_state) == (1, 0, "sent")
+
+    simulator.dialect = SCRIPT  # refill_status answers HTTP 500 from now on
+    for failures in (1, 2):
+        assert (poll(), refill.poll_failures, refill.relay_state) == (1, failures, "sent")
+    assert poll() == 1
+    assert (refill.status, refill.relay_state, refill.due_at) == ("pending", "manual", None)
+    assert refill.relay_error == (
+        "3 refill_status polls in a row failed at Simulator; the last: HTTP 500 from the "
+        f"provider. Its refill {refill.provider_refill_id} is no longer polled: ask the "
+        "provider, then complete or reject it."
+    )
+    assert refill.events.filter(staff_only=True, note=refill.relay_error).count() == 1
+    assert [poll() for _ in range(3)] == [0, 0, 0]  # no retry storm
+    # Staff handle it by hand.
+    refill_staff_complete(refill_id=refill.pk, actor=StaffFactory(), note="Done there.")
+    refill.refresh_from_db()
+    assert (refill.status, refill.relay_state) == ("completed", "done")
 
 
 def test_an_ambiguous_refill_is_never_sent_again(

@@ -15,7 +15,10 @@ with a lease before the HTTP call. The provider's answer:
 
 Polling (``refills_poll``): sent refills whose ``due_at`` passed, at most 100 a call per
 provider through multi ``refill_status``, claimed with SKIP LOCKED and leased; each answer
-moves the refill's status (Pending, In progress, Completed, Rejected).
+moves the refill's status (Pending, In progress, Completed, Rejected). A call that fails
+(HTTP 5xx, a refusal, no answer) is tried again a poll later; a refill whose polls failed
+``ORDERS_REFILL_POLL_FAILURES_MAX`` times in a row goes to staff (*manual*) with the reason,
+never polled forever (a provider that turned refills off answers 500 from then on).
 """
 
 from __future__ import annotations
@@ -202,17 +205,48 @@ def _poll_claim(*, provider_id: int, now, size: int) -> list[tuple[int, int]]:
     return cast("list[tuple[int, int]]", rows)  # sent refills have the provider's id
 
 
+def _poll_failed(*, provider: Provider, refill_ids: list[int], error: str) -> None:
+    """A ``refill_status`` call that failed: each refill is polled again later, or, after
+    ``ORDERS_REFILL_POLL_FAILURES_MAX`` failures in a row, goes to staff with the reason."""
+    retry_at = timezone.now() + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
+    limit = settings.ORDERS_REFILL_POLL_FAILURES_MAX
+    logger.warning("refill_status poll of %s failed: %s", provider.name, error)
+    with transaction.atomic():
+        refills = Refill.objects.select_for_update().filter(
+            pk__in=refill_ids, relay_state=RefillRelay.SENT
+        )
+        for refill in refills:
+            refill.poll_failures += 1
+            if refill.poll_failures < limit:
+                refill.due_at = retry_at
+                refill.save(update_fields=["poll_failures", "due_at", "updated_at"])
+                continue
+            refill_relay_move(
+                refill=refill,
+                new=RefillRelay.MANUAL,
+                error=(
+                    f"{refill.poll_failures} refill_status polls in a row failed at "
+                    f"{provider.name}; the last: {error} Its refill {refill.provider_refill_id} "
+                    "is no longer polled: ask the provider, then complete or reject it."
+                ),
+            )
+            refill.due_at = None
+            refill.save()
+            refill_note(refill=refill, note=refill.relay_error)
+
+
 def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
     result = ProviderClient(provider).multi_refill_status([remote for _, remote in rows])
     if not result.ok:
-        retry_at = timezone.now() + seconds(settings.ORDERS_REFILL_POLL_SECONDS)
-        Refill.objects.filter(pk__in=[pk for pk, _ in rows]).update(due_at=retry_at)
+        _poll_failed(provider=provider, refill_ids=[pk for pk, _ in rows], error=result.error)
         return 0
     answers = {}
     for item in result.data:
         remote = count_parse(item.get("refill"))
         if remote is not None:
             answers[remote] = item.get("status")
+    answered = [pk for pk, remote in rows if answers.get(remote) is not None]
+    Refill.objects.filter(pk__in=answered, poll_failures__gt=0).update(poll_failures=0)
     applied = 0
     for refill_id, remote in rows:
         if remote in answers and answers[remote] is not None:
