@@ -83,6 +83,7 @@ MIDDLEWARE = [
 # --- hardening (issue 9): malformed forms and Redis outages (smmpanel/middleware.py) ---
 _csrf_at = MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")
 MIDDLEWARE.insert(_csrf_at, "smmpanel.middleware.FormLimitsMiddleware")
+MIDDLEWARE.append("smmpanel.middleware.FormRefusedMiddleware")  # after CSRF and messages
 MIDDLEWARE.append("smmpanel.middleware.RedisOutageMiddleware")
 # Seconds a client is told to wait (Retry-After) while Redis is unreachable (README).
 REDIS_OUTAGE_RETRY_AFTER_SECONDS = env.int("REDIS_OUTAGE_RETRY_AFTER_SECONDS", default=30)
