@@ -6,11 +6,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts.models import username_normalize
+from accounts.models import USERNAME_SKELETON, username_normalize, username_skeleton
 
 from .geo import client_ip
 
 USERNAME_CHARACTERS = "Use only English letters, digits and the characters @ . + - _."
+USERNAME_TOO_CLOSE = "That username is too close to one already taken."
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,7 +21,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def clean_username(self, username, shallow=False):
         """Issue 9: usernames are NFKC-normalised, ASCII only (no look-alike letters from
         other scripts) and unique without regard to case (``Demo`` = ``demo``; the database
-        holds a unique index on ``lower(username)``)."""
+        holds a unique index on ``lower(username)``), nor reading like one already taken
+        (``paypaI``, ``dem0`` next to ``paypal``, ``demo``: ``username_skeleton``, also a
+        unique index)."""
         username = username_normalize(username)
         try:
             ASCIIUsernameValidator()(username)
@@ -32,6 +35,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
             if User.objects.filter(username__iexact=username).exists():
                 raise self.validation_error("username_taken")
+            look_alike = User.objects.alias(skeleton=USERNAME_SKELETON)
+            if look_alike.filter(skeleton=username_skeleton(username)).exists():
+                raise forms.ValidationError(USERNAME_TOO_CLOSE, code="username_taken")
         return username
 
     def pre_login(self, request, user, **kwargs):

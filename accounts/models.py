@@ -3,13 +3,38 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F, Value
+from django.db.models.functions import Lower, Replace
 from django.utils.translation import gettext_lazy as _
 
 
 def username_normalize(username: str) -> str:
     """Issue 9: NFKC, as Django's user forms do (full-width letters become ASCII ones)."""
     return unicodedata.normalize("NFKC", username).strip()
+
+
+# Issue 9: plain-ASCII look-alikes, after the capital I is read as l and case is dropped
+# (``paypaI`` = ``paypal``, ``dem0`` = ``demo``, ``rnary`` = ``mary``). Only the clearly
+# confusable ones; the same steps in Python and in SQL, in this order.
+SKELETON_STEPS = (("0", "o"), ("1", "l"), ("rn", "m"), ("vv", "w"))
+
+
+def username_skeleton(username: str) -> str:
+    """What a username looks like to a reader: equal skeletons are one username."""
+    skeleton = username.replace("I", "l").lower()
+    for look_alike, letter in SKELETON_STEPS:
+        skeleton = skeleton.replace(look_alike, letter)
+    return skeleton
+
+
+def _skeleton_sql():
+    expression = Lower(Replace(F("username"), Value("I"), Value("l")))
+    for look_alike, letter in SKELETON_STEPS:
+        expression = Replace(expression, Value(look_alike), Value(letter))
+    return expression
+
+
+USERNAME_SKELETON = _skeleton_sql()
 
 
 class User(AbstractUser):
@@ -37,6 +62,12 @@ class User(AbstractUser):
             ),
             # Issue 9: "Demo" and "demo" are one username (sign-up also NFKC-normalises it).
             models.UniqueConstraint(Lower("username"), name="user_username_lower_unique"),
+            # Issue 9: and no two usernames that read alike (username_skeleton).
+            models.UniqueConstraint(
+                USERNAME_SKELETON,
+                name="user_username_skeleton_unique",
+                violation_error_message="That username is too close to one already taken.",
+            ),
         ]
 
     @property

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from smmpanel.exceptions import DomainError
 
-from .models import Commission, Transaction, TransactionReason, Withdrawal
+from .models import AffiliateLink, Commission, Transaction, TransactionReason, Withdrawal
 from .selectors import balance_get, payout_figure, withdrawal_get_for_user, withdrawals_for_user
 from .services import affiliates, closure, dormancy, withdrawals
 
@@ -146,15 +146,17 @@ def affiliates_page(request):
 
 @require_GET
 def referral_landing(request, code: str):
-    """A referral link: remember the code for the sign-up, then show the sign-up page."""
+    """A referral link: remember the code for the sign-up, then show the sign-up page. A code
+    longer than any code is no referral (issue 9: input is never shortened into a match)."""
     response = redirect("account_signup")
-    response.set_cookie(
-        REFERRAL_COOKIE,
-        code[:16],
-        max_age=settings.AFFILIATE_COOKIE_DAYS * 86400,
-        httponly=True,
-        samesite="Lax",
-    )
+    if len(code) <= AffiliateLink._meta.get_field("code").max_length:
+        response.set_cookie(
+            REFERRAL_COOKIE,
+            code,
+            max_age=settings.AFFILIATE_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="Lax",
+        )
     return response
 
 

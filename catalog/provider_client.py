@@ -522,7 +522,8 @@ class ProviderClient:
                 )
             # An `add` answered 5xx with an error we do not know is no clear answer: ambiguous.
         if not 200 <= status < 300:
-            return self._classify_status(status, broken)
+            placed = doc.get("order") if is_add and isinstance(doc, dict) else None
+            return self._classify_status(status, broken, placed=placed)
         if doc is None:
             error = f"The provider sent {_describe_body(body)}."
             return ProviderResult(
@@ -538,16 +539,25 @@ class ProviderClient:
         return ProviderResult(Outcome.OK, data=data, http_status=status)
 
     @staticmethod
-    def _classify_status(status: int, broken: Outcome) -> ProviderResult:
-        """A non-2xx answer without an ``{"error": ...}`` body."""
+    def _classify_status(status: int, broken: Outcome, *, placed: Any = None) -> ProviderResult:
+        """A non-2xx answer without an ``{"error": ...}`` body (``placed``: the order id an
+        `add` answer names)."""
+        if status == 429 and placed is not None:
+            # "Rate limited" yet naming an order it placed: no clear answer, so it is never
+            # re-sent blind (API_V2.md); reconciliation asks the provider (R-ORD-9).
+            error = f"HTTP 429 from the provider, naming its order {str(placed)[:40]!r}."
+            return ProviderResult(
+                Outcome.AMBIGUOUS, error=error, reason=Reason.BAD_RESPONSE, http_status=status
+            )
         if status == 429:
             outcome, reason = Outcome.RETRY, Reason.RATE_LIMITED
-        elif status >= 500:
-            # API_V2.md: on `add` any 5xx, 503 included, may come after the provider stored
-            # the order (a proxy's 503 after a slow upstream): ambiguous, never re-sent blind.
+        else:
+            # API_V2.md: on `add` only a refused connection and a 429 are retry. Any other
+            # status without an error body is no clear answer: a 5xx may come after the
+            # provider stored the order (a proxy's 503 after a slow upstream), and a 3xx or
+            # 4xx (redirected, blocked by a proxy) says nothing sure either. Ambiguous, never
+            # re-sent blind (R-ORD-9); read-only calls simply retry.
             outcome, reason = broken, Reason.HTTP_ERROR
-        else:  # 3xx/4xx: refused before any processing (wrong URL, blocked, redirected)
-            outcome, reason = Outcome.RETRY, Reason.HTTP_ERROR
         error = f"HTTP {status} from the provider."
         return ProviderResult(outcome, error=error, reason=reason, http_status=status)
 

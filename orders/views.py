@@ -36,6 +36,7 @@ from orders.services import (
 from orders.services.refills import refill_refusal, refill_request
 from orders.services.relay import dripfeed_can_stop
 from orders.services.relay.subscription import subscription_resume
+from smmpanel.middleware import shows_form_refused
 from smmpanel.outage import Limit, rate_limits_exceeded
 
 
@@ -78,6 +79,7 @@ def _placement_limited(view):
     return limited
 
 
+@shows_form_refused
 @login_required
 @require_http_methods(["GET", "POST"])
 @_placement_limited
@@ -122,6 +124,7 @@ def new(request):
     )
 
 
+@shows_form_refused
 @login_required
 @require_http_methods(["GET", "POST"])
 @_placement_limited

@@ -83,6 +83,7 @@ MIDDLEWARE = [
 # --- hardening (issue 9): malformed forms and Redis outages (smmpanel/middleware.py) ---
 _csrf_at = MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")
 MIDDLEWARE.insert(_csrf_at, "smmpanel.middleware.FormLimitsMiddleware")
+MIDDLEWARE.append("smmpanel.middleware.FormRefusedMiddleware")  # after CSRF and messages
 MIDDLEWARE.append("smmpanel.middleware.RedisOutageMiddleware")
 # Seconds a client is told to wait (Retry-After) while Redis is unreachable (README).
 REDIS_OUTAGE_RETRY_AFTER_SECONDS = env.int("REDIS_OUTAGE_RETRY_AFTER_SECONDS", default=30)
@@ -126,6 +127,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, Celery -----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to wait for Redis (cache and broker): one that hangs instead of refusing (a paused
+# container, a dropped route) then fails like one that is down, and the outage policy
+# applies (smmpanel/outage.py) instead of requests hanging. The read timeout stays above
+# the broker's 1-second BRPOP poll.
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=2.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=3.0)
+_REDIS_TIMEOUTS = {
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -133,9 +144,12 @@ if REDIS_URL:
             "BACKEND": "smmpanel.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="smm"),
+            "OPTIONS": dict(_REDIS_TIMEOUTS),
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+        CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TIMEOUTS)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -12,6 +12,7 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.geo import client_ip
 from accounts.services import notices_mark_read
+from smmpanel.middleware import shows_form_refused
 from support.exceptions import SupportRefused
 from support.forms import AbuseReportForm, ReplyForm, TicketForm
 from support.models import Attachment, Ticket
@@ -60,6 +61,7 @@ def ticket_list(request):
     return render(request, "support/list.html", context)
 
 
+@shows_form_refused
 @login_required
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="user", rate=_ticket_rate, method="POST", block=False)
@@ -67,7 +69,9 @@ def ticket_new(request):
     """R-SUP-1: a new ticket; support hours are shown, tickets are taken at any time (R-SUP-3)."""
     if request.method == "POST":
         form = TicketForm(request.POST, request.FILES)
-        if getattr(request, "limited", False):
+        if getattr(request, "form_refused", ""):  # smmpanel.middleware.FormLimitsMiddleware
+            form.add_error(None, request.form_refused)
+        elif getattr(request, "limited", False):
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
             data = form.cleaned_data
@@ -98,6 +102,7 @@ def ticket_new(request):
     return render(request, "support/new.html", {"form": form, "online": support_online()})
 
 
+@shows_form_refused
 @login_required
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="user", rate=_ticket_rate, method="POST", block=False)
@@ -107,7 +112,9 @@ def ticket_detail(request, ticket_id: int):
     form = ReplyForm()
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
-        if getattr(request, "limited", False):
+        if getattr(request, "form_refused", ""):  # smmpanel.middleware.FormLimitsMiddleware
+            form.add_error(None, request.form_refused)
+        elif getattr(request, "limited", False):
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
             try:

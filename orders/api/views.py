@@ -16,6 +16,7 @@ from .openapi import openapi_document
 from .transport import ApiError, answer, error, request_params
 
 TOO_MANY = "Too many requests"
+ALLOWED_METHODS = ("GET", "POST")
 
 
 def _check_rates(request, *, user) -> None:
@@ -36,8 +37,8 @@ def _check_rates(request, *, user) -> None:
 
 
 def _params(request) -> dict[str, str]:
-    if request.method not in ("GET", "POST"):
-        raise ApiError("Incorrect request", status=405)
+    if request.method not in ALLOWED_METHODS:  # HTTP 200 like every failure (API_V2.md)
+        raise ApiError("Incorrect request")
     return request_params(request)
 
 
@@ -75,8 +76,8 @@ def api_v2(request):
             return answer(_handle(request))
         except ApiError as exc:
             response = error(exc.message, exc.status)
-            if exc.status == 405:
-                response["Allow"] = "GET, POST"
+            if request.method not in ALLOWED_METHODS:
+                response["Allow"] = ", ".join(ALLOWED_METHODS)
             return response
 
 

@@ -1,9 +1,14 @@
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
 
 from legal.models import Acceptance, Document
 from legal.selectors import document_current
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("terms")]
 
@@ -105,3 +110,49 @@ def test_sign_in_page_is_rate_limited_per_ip(client):  # R-AUP-4
         for i in range(40)
     }
     assert 429 in statuses
+
+
+# --- issue 9, item 6: plain-ASCII look-alike usernames ---
+
+
+@pytest.mark.parametrize(
+    ("taken", "look_alike"),
+    [
+        ("paypal", "paypaI"),  # capital I for l
+        ("paypal", "PAYPA1"),  # digit 1 for l, any case
+        ("demo", "dem0"),  # digit 0 for o
+        ("dem0", "demo"),  # either way round
+        ("mary", "rnary"),  # rn for m
+        ("wallet", "vvallet"),  # vv for w
+    ],
+)
+def test_a_username_that_reads_like_a_taken_one_is_refused(client, taken, look_alike):
+    UserFactory(username=taken, email="taken@example.com")
+    response = _signup(client, username=look_alike)
+    assert response.status_code == 200
+    assert "That username is too close to one already taken." in response.content.decode()
+    assert not get_user_model().objects.filter(email=FORM["email"]).exists()  # R-ACC-1
+
+
+@pytest.mark.parametrize("username", ["demos", "demi", "deno", "demo2", "admin1"])
+def test_a_merely_similar_username_still_registers(client, username):
+    for name in ("admin", "demo", "support"):  # the demo data
+        UserFactory(username=name, email=f"{name}@example.com")
+    response = _signup(client, username=username)
+    assert response.status_code == 302
+    assert get_user_model().objects.filter(username=username).exists()  # R-ACC-1
+
+
+def test_the_database_refuses_a_look_alike_username():
+    UserFactory(username="paypal", email="paypal@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        get_user_model().objects.create(username="paypaI", email="x@example.com")  # R-ACC-1
+
+
+def test_the_demo_data_keeps_working(settings):
+    settings.SIMULATOR_API_KEY = "demo-key"
+    call_command("demo_data", stdout=io.StringIO())
+    users = get_user_model().objects.filter(username__in=["admin", "demo", "support"])
+    assert users.count() == 3
+    call_command("demo_data", stdout=io.StringIO())  # again, as make run does
+    assert get_user_model().objects.filter(username__in=["admin", "demo", "support"]).count() == 3

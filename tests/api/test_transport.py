@@ -33,11 +33,15 @@ def test_broken_multipart_body_is_an_incorrect_request(client):
     assert response.json() == {"error": "Incorrect request"}
 
 
-def test_other_methods_are_not_allowed_with_an_error_body(client):
-    response = client.put("/api/v2")
-    assert response.status_code == 405
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"])
+def test_other_methods_are_an_incorrect_request_with_http_200(client, api_key, method):
+    # API_V2.md: every failure is HTTP 200 with the error body (issue 9; was HTTP 405).
+    body = f"key={api_key}&action=balance"
+    response = client.generic(method, "/api/v2", body, "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
     assert response["Allow"] == "GET, POST"
-    assert response.json() == {"error": "Incorrect request"}
+    assert response.json() == {"error": "Incorrect request"}  # R-ORD-3
 
 
 def test_suspended_account_key_is_refused_not_crashed(call, api_user, api_key):  # R-KEY-3

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing.exceptions import AffiliateRefused
-from billing.models import Commission, Referral
+from billing.models import AffiliateLink, Commission, Referral
 from billing.selectors import balance_get
 from billing.services import funds_spend
 from billing.services.affiliates import (
@@ -76,6 +76,18 @@ def test_referred_signup_is_linked_and_earns_commission(db, client, localstripe,
     assert f"/billing/r/{link.code}/" in page
     assert "friend" in page
     assert_ledger_ok()
+
+
+def test_a_code_longer_than_any_code_is_no_referral(db, client):
+    # Issue 9: input is never shortened, so a long code cannot be cut into a real one.
+    referrer = _referrer()
+    AffiliateLink.objects.create(user=referrer, code="a" * 16)
+    response = client.get(reverse("billing:referral", args=["a" * 16 + "extra"]))
+    assert response.status_code == 302
+    assert "smm_ref" not in response.cookies
+    client.post("/accounts/signup/", SIGNUP, REMOTE_ADDR="203.0.113.9")
+    assert get_user_model().objects.filter(username="friend").exists()
+    assert not Referral.objects.exists()  # R-PRO-3
 
 
 def test_same_signup_ip_earns_nothing(db, client, localstripe):  # R-PRO-3: self-referral

@@ -207,7 +207,14 @@ def raw_provider():
         (503, b'{"error": "neworder.error.not_enough_funds"}', Outcome.RETRY),
         (502, b'{"error": "Incorrect service ID"}', Outcome.FINAL),
         (429, b'{"error": "Something"}', Outcome.RETRY),
-        (429, b'{"order": 5}', Outcome.RETRY),
+        # R-ORD-9 (issue 9): a 429 that names an order, or a 3xx/4xx without an error, is no
+        # clear answer on `add`: ambiguous, never re-sent blind (these were RETRY).
+        (429, b'{"order": 5}', Outcome.AMBIGUOUS),
+        (429, b'{"error": "Too many requests", "order": 5}', Outcome.AMBIGUOUS),
+        (301, b"", Outcome.AMBIGUOUS),
+        (403, b"<html>Forbidden</html>", Outcome.AMBIGUOUS),
+        (404, b"{}", Outcome.AMBIGUOUS),
+        (429, b"", Outcome.RETRY),
         (200, b'{"ord', Outcome.AMBIGUOUS),
     ],
 )
@@ -215,6 +222,13 @@ def test_add_answers_by_status_and_body(raw_provider, status, body, outcome):
     raw_provider.update(status=status, body=body)
     client = ProviderClient(url=raw_provider["url"], key="k", timeout=TIMEOUT)
     assert client.add(service=1, link=LINK, quantity=10).outcome is outcome
+
+
+@pytest.mark.parametrize("status", [302, 400, 403, 404])
+def test_a_3xx_or_4xx_without_an_error_is_retry_on_a_read_only_call(raw_provider, status):
+    raw_provider.update(status=status, body=b"")
+    client = ProviderClient(url=raw_provider["url"], key="k", timeout=TIMEOUT)
+    assert client.status(1).outcome is Outcome.RETRY  # R-ORD-9
 
 
 def test_a_429_is_rate_limited_and_retry(client, simulator):

@@ -7,8 +7,10 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from accounts.models import ApiKey
 from billing.selectors import balance_get
 from orders.models import Order
+from support.models import Ticket
 from tests.catalog.factories import ServiceFactory
 from tests.orders.factories import LINK, funded_customer
 
@@ -75,6 +77,62 @@ def test_more_than_a_thousand_fields_is_a_form_error_not_a_400(user, service):
         assert response.status_code == 200, url
         assert "more fields than any page of ours has" in response.content.decode()
     _nothing_charged(user)
+
+
+def _many_multipart_fields(client, extra):
+    """What ``curl -F`` or a browser's multipart form sends: the CSRF token first."""
+    token = client.get("/orders/new/").cookies["csrftoken"].value
+    fields = {"csrfmiddlewaretoken": token, **extra}
+    fields.update({f"f{i}": "1" for i in range(1100)})
+    return fields
+
+
+def test_more_than_a_thousand_multipart_fields_is_a_form_error_not_a_400(user, service):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    order = {"service": service.pk, "link": LINK, "quantity": 100}
+    order["orders"] = f"{service.pk} | {LINK} | 100"
+    fields = _many_multipart_fields(client, order)
+    for url in ("/orders/new/", "/orders/mass/"):
+        response = client.post(url, fields)  # the test client sends multipart/form-data
+        assert response.status_code == 200, url
+        assert "more fields than any page of ours has" in response.content.decode()
+    _nothing_charged(user)  # R-ORD-3
+
+
+def test_more_than_a_thousand_multipart_fields_on_a_new_ticket_is_a_form_error(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    ticket = {"kind": Ticket.Kind.OTHER, "subject": "Hello", "body": "Text"}
+    response = client.post("/tickets/new/", _many_multipart_fields(client, ticket))
+    assert response.status_code == 200
+    assert "more fields than any page of ours has" in response.content.decode()
+    assert not Ticket.objects.filter(user=user).exists()  # R-ORD-3
+
+
+@pytest.mark.parametrize("multipart", [True, False])
+def test_too_many_fields_to_any_other_form_runs_nothing(user, multipart):
+    """A page that cannot show the form error (the API key button) gets a clear page and
+    does nothing: the empty form that is left would otherwise issue a new key."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    fields = _many_multipart_fields(client, {})
+    if multipart:
+        response = client.post("/account/api/", fields)
+    else:
+        form = "application/x-www-form-urlencoded"
+        response = client.post("/account/api/", urlencode(fields), content_type=form)
+    assert response.status_code == 400
+    assert "more fields than any page of ours has" in response.content.decode()
+    assert not ApiKey.objects.filter(user=user).exists()  # R-ORD-3
+
+
+def test_a_multipart_form_without_a_csrf_token_is_still_refused_by_csrf(user, service):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    fields = {f"f{i}": "1" for i in range(1100)}
+    assert client.post("/orders/new/", fields).status_code == 403
+    _nothing_charged(user)  # R-ORD-3
 
 
 def test_a_mass_line_with_a_huge_or_odd_service_id_is_refused_alone(signed_in, user, service):

@@ -4,6 +4,7 @@ follows the README's outage policy: the API answers JSON and keeps a per-process
 and orders placed while the broker is down are relayed by the due rows once it is back."""
 
 import socket
+import threading
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,32 @@ def _cache_on_dead_port(settings) -> None:
     cache = dict(settings.CACHES["default"])
     cache["LOCATION"] = f"redis://127.0.0.1:{_dead_port()}/0"
     settings.CACHES = {"default": cache}
+
+
+@pytest.fixture
+def hanging_port():
+    """A port that takes connections (the kernel's backlog) and never answers: a Redis that
+    hangs instead of refusing (a paused container, a dropped route)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+def _answer_within(seconds: float, call):
+    """``call()``'s result, or None if it has not answered within ``seconds``."""
+    result = []
+
+    def run():
+        try:
+            result.append(call())
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else None
 
 
 @pytest.fixture
@@ -108,3 +135,39 @@ def test_orders_placed_while_redis_is_down_are_relayed_when_it_returns(
     assert set(orders.values_list("relay_state", flat=True)) == {RelayState.PLACED}
     assert (simulator.adds_received, simulator.orders_placed) == (4, 4)
     assert sum(o.charge for o in orders) == Decimal("4.80")
+
+
+def test_a_redis_that_hangs_fails_like_one_that_is_down(
+    client, settings, hanging_port, routed_service, simulator
+):  # R-KEY-4, R-ORD-9: socket timeouts (REDIS_SOCKET_*), so no request hangs on it
+    timeouts = {
+        "socket_connect_timeout": settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+    }
+    conf = celery_app.conf
+    assert settings.CACHES["default"]["OPTIONS"] == timeouts
+    assert conf.broker_transport_options == timeouts
+    user = funded_customer(deposited="10")
+    key = api_key_issue(user=user)[1]
+    # Shorter here only to keep the test quick: every cache read waits them out in turn.
+    quick = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+    cache = {**settings.CACHES["default"], "OPTIONS": quick}
+    cache["LOCATION"] = f"redis://127.0.0.1:{hanging_port}/0"
+    settings.CACHES = {"default": cache}
+    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
+    conf.broker_url = f"redis://127.0.0.1:{hanging_port}/0"
+    conf.task_always_eager, conf.broker_transport_options = False, quick
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    try:
+        api = _answer_within(30, lambda: client.post("/api/v2", {"key": key, "action": "balance"}))
+        assert api is not None, "the API hung on Redis"
+        assert (api.status_code, set(api.json())) == (200, {"balance", "currency"})
+        client.force_login(user)
+        data = {"service": routed_service.pk, "link": LINK, "quantity": 1000}
+        page = _answer_within(30, lambda: client.post("/orders/new/", data))
+        assert page is not None, "New Order hung on Redis"
+        assert page.status_code == 302
+    finally:
+        conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
+        celery_app._pool = celery_app.amqp._producer_pool = None
+    assert Order.objects.get(user=user).relay_state == RelayState.QUEUED  # kept for the sweep
