@@ -784,6 +784,12 @@ class DormancyCase(models.Model):
             models.UniqueConstraint(
                 fields=["user", "activity_at"], name="billing_dormancy_once_per_spell"
             ),
+            # One open case per customer: one Dormant account holds their frozen funds.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(state__in=["noticed", "frozen"]),
+                name="billing_dormancy_one_open_case",
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=["noticed", "frozen", "forfeited", "restored", "lapsed"]),
                 name="billing_dormancy_state_valid",

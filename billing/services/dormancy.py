@@ -9,7 +9,8 @@ and are forfeited after (R-DOR-5). What is owed is never touched (R-DOR-6). A no
 once its mail is sent (R-DOR-7): a step that follows a notice waits 14 days from the mail.
 
 Each spell of inactivity is one ``DormancyCase`` (unique per user and last activity, so a
-notice is never sent twice), a due row claimed with SKIP LOCKED."""
+notice is never sent twice), a due row claimed with SKIP LOCKED. A customer has at most one
+open (noticed or frozen) case: the next spell's case waits until it is forfeited or restored."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from .states import dormancy_transition
 
 Kind = Account.Kind
 State = DormancyCase.State
+OPEN = (State.NOTICED, State.FROZEN)
 
 
 def _usd(amount) -> str:
@@ -84,6 +86,10 @@ def _cases_open(now: datetime) -> int:
                 DormancyCase.objects.filter(user=OuterRef("pk"), activity_at=OuterRef("activity"))
             )
         )
+        # One open case per customer (and the constraint says so): their frozen funds sit in
+        # one Dormant account, which a second case would share and forfeit or restore with
+        # the first's. A new spell waits until the frozen case is forfeited or restored.
+        .exclude(Exists(DormancyCase.objects.filter(user=OuterRef("pk"), state__in=OPEN)))
         .order_by("pk")[: settings.DORMANCY_BATCH]
     )
     opened = 0
@@ -106,7 +112,7 @@ def _cases_open(now: datetime) -> int:
                 )
                 case.save(update_fields=["freeze_notice"])
                 case.events.create(new_state=State.NOTICED, cause="schedule")
-        except IntegrityError:  # another run opened it first: never twice (R-DOR-7)
+        except IntegrityError:  # another run opened one first: never twice (R-DOR-7)
             continue
         opened += 1
     return opened

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Notice
@@ -246,3 +247,47 @@ def test_activity_is_recorded_to_the_hour(customer):
     User.objects.filter(pk=customer.pk).update(last_activity_at=start - relativedelta(months=11))
     user_activity_touch(user=customer, now=start + timedelta(minutes=62))
     assert User.objects.get(pk=customer.pk).last_activity_at == start + timedelta(minutes=62)
+
+
+def test_no_second_case_while_one_is_frozen(clock, django_capture_on_commit_callbacks,
+                                            assert_ledger_ok):  # fmt: skip
+    # R-DOR-5, R-DOR-4: one customer's frozen funds sit in one Dormant account, so a second
+    # spell of inactivity opens no case while the first is frozen (restorable): it would
+    # freeze into the same account and the first case's forfeiture would take both.
+    base, since = clock
+    user = _inactive(deposited="1200", since=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+    first = DormancyCase.objects.get(user=user)
+    assert (first.state, balance_get(user=user).frozen) == (State.FROZEN, D("1200"))
+
+    # Active again a month later (a bank transfer of 50), then 12 more idle months.
+    active = frozen_at + relativedelta(months=1)
+    deposit_credit(user=user, amount=D("50"), manual=True, memo="bank transfer")
+    type(user).objects.filter(pk=user.pk).update(last_activity_at=active)
+    second_notice = active + relativedelta(months=12) - timedelta(days=14)
+    for day in (0, 15, 60):
+        _run(second_notice + timedelta(days=day), django_capture_on_commit_callbacks)
+    assert list(DormancyCase.objects.filter(user=user)) == [first]
+    assert balance_get(user=user).deposited == D("50")  # not frozen meanwhile
+    with pytest.raises(IntegrityError), transaction.atomic():  # and Postgres says so too
+        DormancyCase.objects.create(user=user, activity_at=active, freeze_at=second_notice)
+
+    # The first case ends with its own 1,200 forfeited, not the 50.
+    first.refresh_from_db()
+    _run(first.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    _run(first.forfeit_at + timedelta(hours=1), django_capture_on_commit_callbacks)
+    first.refresh_from_db()
+    assert (first.state, first.forfeited) == (State.FORFEITED, D("1200"))
+    assert balance_get(user=user).deposited == D("50")
+    # Then the second spell gets its case: notice first, the freeze 14 days after the mail.
+    after = first.forfeit_at + timedelta(days=1)
+    _run(after, django_capture_on_commit_callbacks)
+    second = DormancyCase.objects.exclude(pk=first.pk).get(user=user)
+    assert (second.state, second.activity_at) == (State.NOTICED, active)
+    _run(after + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
+    second.refresh_from_db()
+    assert (second.state, second.frozen_deposited) == (State.FROZEN, D("50"))
+    assert balance_get(user=user).frozen == D("50")
+    assert_ledger_ok()
