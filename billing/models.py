@@ -767,6 +767,9 @@ class DormancyCase(models.Model):
     freeze_at = models.DateTimeField()
     frozen_at = models.DateTimeField(null=True, blank=True)
     frozen_deposited = MoneyField(default=Decimal("0"))
+    frozen_affiliate = MoneyField(
+        default=Decimal("0"), help_text="The Affiliate balance frozen with the Deposited Funds."
+    )
     promo_forfeited = MoneyField(default=Decimal("0"))
     forfeit_at = models.DateTimeField(null=True, blank=True)
     forfeit_notice = models.ForeignKey(
