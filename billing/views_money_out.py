@@ -179,6 +179,9 @@ def account_close(request):
             "balance": balance_get(user=request.user),
             "figure": payout_figure(user=request.user),
             "pending": withdrawals_for_user(user=request.user).filter(status__in=Withdrawal.HELD),
+            "offers": withdrawals_for_user(user=request.user).filter(
+                status=Withdrawal.Status.AWAITING_CONFIRMATION
+            ),
             "error": error,
         },
     )
