@@ -115,6 +115,10 @@ def commission_credit(*, deposit: Deposit) -> Commission | None:
     if existing is not None:
         return existing
     reason = referral_self_reason(referral=referral, deposit=deposit)
+    if not reason and referral.referrer.status != referral.referrer.Status.ACTIVE:
+        # A closed or suspended referrer earns nothing: the money would sit where nobody can
+        # use it (R-ACC-5, R-ACC-6).
+        reason = f"the referrer's account is {referral.referrer.get_status_display().lower()}"
     if reason or amount <= 0:
         return Commission.objects.create(
             referral=referral,

@@ -223,6 +223,23 @@ def test_same_card_fingerprint_alone_earns_nothing(db, assert_ledger_ok):
     assert_ledger_ok()
 
 
+def test_a_closed_referrer_earns_nothing(db, assert_ledger_ok):  # R-PRO-3, R-ACC-6
+    referrer = _referrer(ip="198.51.100.7")
+    friend, _ = _referred(referrer, ip="192.0.2.64")
+    get_user_model().objects.filter(pk=referrer.pk).update(status="closed")
+    deposit = Deposit.objects.create(
+        user=friend, method="stripe", amount=D("20"), status="processing",
+        card_fingerprint="fp_friend_only",
+    )  # fmt: skip
+    commission = commission_credit(deposit=deposit)
+    assert commission is not None
+    assert (commission.status, commission.refusal_reason) == (
+        "refused", "the referrer's account is closed",
+    )  # fmt: skip
+    assert balance_get(user=referrer).affiliate == 0
+    assert_ledger_ok()
+
+
 def test_dispute_claws_back_commission_into_owed(db, client, localstripe, assert_ledger_ok):
     # R-PRO-3, R-BAL-5: clawback may go negative -> Owed.
     referrer = _referrer()
