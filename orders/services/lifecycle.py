@@ -31,6 +31,7 @@ from orders.models import (
     OrderEvent,
     RelayState,
 )
+from smmpanel.outage import enqueue_on_commit
 
 Status = Order.Status
 Cause = OrderEvent.Cause
@@ -312,7 +313,7 @@ def order_cancel_now(*, order: Order, cause: str, actor=None, note: str = "") ->
 def _relay_cancel_on_commit(order: Order) -> None:
     from orders.tasks import order_cancel_relay_task
 
-    order_cancel_relay_task.delay_on_commit(order.pk)
+    enqueue_on_commit(order_cancel_relay_task, order.pk)  # broker down: the poll asks again
 
 
 # --- the customer ---------------------------------------------------------------------------
@@ -509,7 +510,7 @@ def order_resend(*, order_id: int, actor) -> Order:
         )
         from orders.tasks import order_relay_task
 
-        order_relay_task.delay_on_commit(order.pk)
+        enqueue_on_commit(order_relay_task, order.pk)  # broker down: the relay sweep sends it
     return order
 
 

@@ -40,6 +40,7 @@ from orders.models import (
     RefillStatus,
     RefillUnsupported,
 )
+from smmpanel.outage import enqueue_on_commit
 
 Cause = OrderEvent.Cause
 DAY = timedelta(days=1)
@@ -204,7 +205,7 @@ def refill_request(*, user, order: Order) -> Refill:
         if to_provider:
             from orders.tasks import refill_send_task
 
-            refill_send_task.delay_on_commit(refill.pk)
+            enqueue_on_commit(refill_send_task, refill.pk)  # broker down: its due_at sends it
     return refill
 
 
