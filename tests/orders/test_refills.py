@@ -354,6 +354,51 @@ def test_refused_request_raises_with_a_message(completed, customer):
     assert not Refill.objects.exists()
 
 
+def test_staff_mark_an_order_overlapped_in_admin_and_it_loses_refill_and_claims(
+    completed, customer, staff_client
+):  # R-ORD-12, R-ORD-13, R-ORD-14
+    from support.exceptions import ClaimRefused
+    from support.models import Ticket
+    from support.services import claim_check, ticket_open
+
+    order = completed()
+    assert refill_refusal(order=order) is None
+    assert claim_check(order=order)  # its claim window is open
+    url = "/admin/orders/order/"
+    asked = staff_client.post(url, {"action": "mark_overlapped", "_selected_action": [order.pk]})
+    assert 'name="reason"' in asked.content.decode()  # a reason first, like the other actions
+    assert not Order.objects.get(pk=order.pk).overlapped
+    done = staff_client.post(
+        url, {"action": "mark_overlapped", "_selected_action": [order.pk], "apply": "1",
+              "reason": "Also ordered on another panel for the same link."},
+    )  # fmt: skip
+    assert done.status_code == 302
+    order.refresh_from_db()
+    assert order.overlapped
+    event = order.events.last()
+    assert (event.cause, event.actor, event.staff_only) == ("staff", staff_client.staff, False)
+    assert "Also ordered on another panel" in event.note
+    page = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "Overlapped" in page
+
+    with pytest.raises(RefillRefused) as refused:
+        refill_request(user=customer, order=order)
+    assert refused.value.api_message == DISABLED
+    assert "overlapped another order" in refused.value.message
+    with pytest.raises(ClaimRefused, match="overlapped another order"):
+        ticket_open(
+            user=customer, kind=Ticket.Kind.ORDER, subject="Dropped", body="Half are gone.",
+            order_ids=[order.pk], problem=Ticket.Problem.NON_DELIVERY,
+        )  # fmt: skip
+    assert not Refill.objects.exists()
+    # Marking twice is refused and writes nothing more.
+    staff_client.post(
+        url, {"action": "mark_overlapped", "_selected_action": [order.pk], "apply": "1",
+              "reason": "again"},
+    )  # fmt: skip
+    assert order.events.filter(note__contains="Overlapped").count() == 1
+
+
 # --- pages --------------------------------------------------------------------------------------
 def test_refill_button_on_order_page_and_list_and_the_refills_page(
     completed, customer, client, django_capture_on_commit_callbacks
