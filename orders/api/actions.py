@@ -5,6 +5,7 @@ one ``order_place`` for the web, Mass Order and the API."""
 
 from django.utils import translation
 
+from billing.money import ZERO
 from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
@@ -20,6 +21,7 @@ from orders.selectors import (
     refill_get_for_user,
     refills_for_user_by_ids,
     subscription_progress_by_order,
+    subscription_totals_by_order,
 )
 from orders.services.refills import refill_request
 
@@ -153,6 +155,11 @@ def _order_status(order: OrderStatusRow, parts: dict) -> dict:
         answer["runs"] = str(order.runs)
         answer["orders"] = parts.get(order.pk, [])
     elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
+        # Its charge is what its cycles were charged, less their returns; its remains, what
+        # the cycles ordered so far have still to deliver (none ordered yet: 0).
+        cycles_net, undelivered = parts.get(("cycles", order.pk), (ZERO, 0))
+        answer["charge"] = money(order.charge - order.refunded + cycles_net)
+        answer["remains"] = str(undelivered)
         progress = parts.get(("subscription", order.pk))
         if progress is not None:
             posts_done, expiry = progress
@@ -170,6 +177,8 @@ def _parts(orders) -> dict:
     if subscribed:
         progress = subscription_progress_by_order(order_ids=subscribed)
         found.update({("subscription", pk): item for pk, item in progress.items()})
+        totals = subscription_totals_by_order(order_ids=subscribed)
+        found.update({("cycles", pk): item for pk, item in totals.items()})
     return found
 
 
