@@ -30,6 +30,15 @@ from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_each_scenario(assert_ledger_ok):
+    """Issue 10, Done when 1: ``ledger_check`` passes after each scenario (R-BAL-3)."""
+    yield
+    assert_ledger_ok()
+
+
 DISABLED = "Refill is disabled for this service"
 NOT_READY = "The refill task is not completed for this order"
 

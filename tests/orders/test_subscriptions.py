@@ -22,6 +22,15 @@ from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_each_scenario(assert_ledger_ok):
+    """Issue 10, Done when 1: ``ledger_check`` passes after each scenario (R-BAL-3)."""
+    yield
+    assert_ledger_ok()
+
+
 FUTURE = (timezone.now() + timedelta(days=40)).strftime("%d/%m/%Y")
 
 
