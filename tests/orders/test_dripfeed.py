@@ -1,7 +1,7 @@
 """Drip-feed run by the panel (R-ORD-10, R-ORD-2), against the simulator over HTTP.
 
 Tasks run inline (the test settings); ``django_capture_on_commit_callbacks`` runs what a
-commit starts. The end-to-end run with a real worker is in test_dripfeed_worker.py.
+commit starts. The end-to-end run with a real worker is in test_life_worker.py.
 """
 
 import threading
