@@ -6,7 +6,7 @@ PYTHON  ?= python3
 STRIPE_DEV_PORT ?= 8420
 # `make run`: development settings, demo orders polled often, cards paid to a local Stripe
 # (localstripe, `stripe` in the Procfile) with the test card 4242 4242 4242 4242.
-RUN_ENV := DEBUG=1 ORDERS_POLL_SECONDS=10 STRIPE_DEV_PORT=$(STRIPE_DEV_PORT) SITE_URL=http://127.0.0.1:$(PORT) \
+RUN_ENV := DEBUG=1 DEMO_TOTP_CODE=000000 ORDERS_POLL_SECONDS=10 STRIPE_DEV_PORT=$(STRIPE_DEV_PORT) SITE_URL=http://127.0.0.1:$(PORT) \
 	STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
 	STRIPE_WEBHOOK_SECRET=whsec_localstripe STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_DEV_PORT) \
 	STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_DEV_PORT)/js.stripe.com/v3/

@@ -219,6 +219,11 @@ ACCOUNT_RATE_LIMITS = {  # R-AUP-4
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
+# `make run` only: the demo staff get TOTP set up and this code signs them in (allauth refuses
+# the setting unless DEBUG). Never set in production.
+DEMO_TOTP_CODE = env.str("DEMO_TOTP_CODE", default="") if DEBUG else ""
+if DEMO_TOTP_CODE:
+    MFA_TOTP_INSECURE_BYPASS_CODE = DEMO_TOTP_CODE
 # R-ACC-7: staff must have TOTP before /admin/ opens (smmpanel.admin.PanelAdminSite).
 STAFF_REQUIRE_TOTP = True
 

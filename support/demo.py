@@ -4,6 +4,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from accounts.demo import staff_totp_note
 from accounts.roles import SUPPORT
 from orders.models import Order
 from support.models import AbuseReport, CannedReply, Ticket
@@ -46,7 +47,8 @@ def seed(stdout) -> None:
     agent = _agent()
     for title, kind, body in CANNED:
         CannedReply.objects.get_or_create(title=title, defaults={"kind": kind, "body": body})
-    stdout.write(f"  support agent: {DEMO_AGENT[0]} / {DEMO_AGENT[2]} (set up TOTP to open /desk/)")
+    totp = staff_totp_note(agent)
+    stdout.write(f"  support agent: {DEMO_AGENT[0]} / {DEMO_AGENT[2]} ({totp}; /desk/)")
     customer = get_user_model().objects.filter(username="demo").first()
     if customer is None or Ticket.objects.filter(user=customer).exists():
         return

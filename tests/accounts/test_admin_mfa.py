@@ -63,3 +63,23 @@ def test_any_user_can_turn_on_totp_and_then_needs_a_code_to_sign_in(client, cust
     response = client.post("/accounts/login/", {"login": customer.username, "password": PASSWORD})
     assert response.url == "/accounts/2fa/authenticate/"
     assert client.get("/dashboard/").status_code == 302  # not signed in without the code
+
+
+def test_make_runs_demo_staff_sign_in_with_the_demo_code(client, settings):  # R-ACC-7
+    # `make run` (DEBUG, DEMO_TOTP_CODE) sets TOTP up for the demo staff and the demo code
+    # passes it, so the admin and the desk can be tried at once; without DEBUG nothing changes.
+    import io
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    settings.DEMO_TOTP_CODE = settings.MFA_TOTP_INSECURE_BYPASS_CODE = "000000"
+    out = io.StringIO()
+    call_command("demo_data", stdout=out)
+    assert "admin / demo-admin-pass (TOTP code 000000, make run only; /admin/)" in out.getvalue()
+    assert Authenticator.objects.filter(user__username="support", type="totp").exists()
+    response = client.post("/accounts/login/", {"login": "admin", "password": "demo-admin-pass"})
+    assert response.url.startswith("/accounts/2fa/authenticate/")
+    assert client.post(response.url, {"code": "123456"}).status_code == 200  # refused
+    assert client.post(response.url, {"code": "000000"}).status_code == 302
+    assert client.get("/admin/").status_code == 200

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_data_adds_a_support_agent_and_tickets_once():
     out = io.StringIO()
     call_command("demo_data", stdout=out)
-    assert "support agent: support / demo-support-pass (set up TOTP to open /desk/)" in (
+    assert "support agent: support / demo-support-pass (set up TOTP at first sign-in; /desk/)" in (
         out.getvalue()
     )
     tickets = Ticket.objects.filter(user__username="demo")
