@@ -246,6 +246,7 @@ class DormancyCaseAdmin(ReadOnlyAdmin):
         "activity_at",
         "freeze_at",
         "frozen_deposited",
+        "frozen_affiliate",
         "promo_forfeited",
         "forfeit_at",
         "forfeited",

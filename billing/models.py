@@ -767,6 +767,9 @@ class DormancyCase(models.Model):
     freeze_at = models.DateTimeField()
     frozen_at = models.DateTimeField(null=True, blank=True)
     frozen_deposited = MoneyField(default=Decimal("0"))
+    frozen_affiliate = MoneyField(
+        default=Decimal("0"), help_text="The Affiliate balance frozen with the Deposited Funds."
+    )
     promo_forfeited = MoneyField(default=Decimal("0"))
     forfeit_at = models.DateTimeField(null=True, blank=True)
     forfeit_notice = models.ForeignKey(
@@ -783,6 +786,12 @@ class DormancyCase(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "activity_at"], name="billing_dormancy_once_per_spell"
+            ),
+            # One open case per customer: one Dormant account holds their frozen funds.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(state__in=["noticed", "frozen"]),
+                name="billing_dormancy_one_open_case",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["noticed", "frozen", "forfeited", "restored", "lapsed"]),

@@ -39,7 +39,7 @@ def withdrawals_page(request):
         except InvalidOperation:
             expected = None
         if expected is None:
-            error = "Review the amount and confirm again."
+            error = _("Review the amount and confirm again.")
         else:
             try:
                 withdrawal = withdrawals.withdrawal_request(
@@ -119,7 +119,7 @@ def affiliates_page(request):
             amount = Decimal(request.POST.get("amount", "")).quantize(Decimal("0.01"))
             affiliates.affiliate_transfer(user=request.user, amount=amount)
         except (InvalidOperation, ValueError):
-            error = "Enter an amount in dollars and cents."
+            error = _("Enter an amount in dollars and cents.")
         except DomainError as exc:
             error = exc.message
         else:
@@ -181,6 +181,9 @@ def account_close(request):
             "balance": balance_get(user=request.user),
             "figure": payout_figure(user=request.user),
             "pending": withdrawals_for_user(user=request.user).filter(status__in=Withdrawal.HELD),
+            "offers": withdrawals_for_user(user=request.user).filter(
+                status=Withdrawal.Status.AWAITING_CONFIRMATION
+            ),
             "error": error,
         },
     )

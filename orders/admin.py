@@ -29,6 +29,7 @@ from orders.models import (
     SubscriptionCycle,
 )
 from orders.services import (
+    order_mark_overlapped,
     order_reconcile,
     order_resend,
     order_staff_cancel,
@@ -166,6 +167,7 @@ class OrderAdmin(admin.ModelAdmin):
         "resend",
         "reconcile",
         "hold_for_investigation",  # issue 13 (R-AUP-2)
+        "mark_overlapped",  # R-ORD-12
     ]
     fieldsets = [
         (None, {"fields": ["user", "service", "link", "quantity", "extra", "source"]}),
@@ -181,6 +183,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "created_at",
                     "completed_at",
                     "cancel_requested_at",
+                    "overlapped",
                 ]
             },
         ),
@@ -281,6 +284,25 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, refusal.message, messages.ERROR)
             else:
                 self.message_user(request, f"Order #{order.pk} is on hold.")
+        return None
+
+    @admin.action(description="Mark overlapped: no refill, no claims (R-ORD-12)")
+    def mark_overlapped(self, request, queryset):
+        form, page = _action_form(
+            self, request, queryset, form_class=ReasonForm,
+            title="Mark overlapped: the order loses its refill and its claims (R-ORD-12)",
+            action="mark_overlapped",
+        )  # fmt: skip
+        if form is None:
+            return page
+        reason = form.cleaned_data["reason"]
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_mark_overlapped(order_id=o.pk, actor=request.user, reason=reason),
+            "marked overlapped",
+        )
         return None
 
     @admin.action(description="Cancel with a full return", permissions=["money"])

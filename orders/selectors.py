@@ -8,8 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
 
 from catalog.models import Service
 from orders.models import Order, OrderEvent, Refill, Subscription
@@ -184,6 +185,23 @@ def subscription_progress_by_order(
         "order_id", "posts_done", "expiry"
     )
     return {order_id: (posts_done, expiry) for order_id, posts_done, expiry in rows}
+
+
+def subscription_totals_by_order(*, order_ids: Iterable[int]) -> dict[int, tuple[Decimal, int]]:
+    """What the cycles of each subscription among ``order_ids`` cost, less their returns, and
+    what they have still to deliver (a cycle not started yet: all of it), in one query
+    (R-ORD-11: each cycle is an order of its own, charged when it runs)."""
+    rows = (
+        Order.objects.filter(parent_id__in=set(order_ids))
+        .order_by()
+        .values("parent_id")
+        .annotate(
+            net=Sum(F("charge") - F("refunded")),
+            undelivered=Sum(Coalesce("remains", "quantity")),
+        )
+        .values_list("parent_id", "net", "undelivered")
+    )
+    return {parent_id: (net, undelivered) for parent_id, net, undelivered in rows}
 
 
 def portions_for_parent(*, order: Order) -> QuerySet[Order]:

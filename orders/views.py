@@ -34,7 +34,7 @@ from orders.services import (
     order_place,
     orders_place_mass,
 )
-from orders.services.refills import refill_refusal, refill_request
+from orders.services.refills import refill_list_notes, refill_refusal, refill_request
 from orders.services.relay import dripfeed_can_stop
 from orders.services.relay.subscription import subscription_resume
 from smmpanel.middleware import shows_form_refused
@@ -176,6 +176,9 @@ def order_list(request):
         size=settings.ORDERS_PAGE_SIZE,
     )
     query = {key: value for key, value in (("status", filters.status), ("q", filters.q)) if value}
+    notes = refill_list_notes(orders=page.orders)
+    for order in page.orders:
+        order.refill_note = notes.get(order.pk, "")  # R-ORD-13: no Refill button, and why
     return render(
         request,
         "orders/list.html",

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from billing.exceptions import AffiliateRefused
 from billing.models import (
@@ -22,6 +23,7 @@ from billing.models import (
     TransactionReason,
 )
 from billing.money import ZERO, quantize
+from billing.selectors import balance_frozen
 
 from .ledger import _customer_accounts_locked, _money, _post, _system_account
 
@@ -113,6 +115,10 @@ def commission_credit(*, deposit: Deposit) -> Commission | None:
     if existing is not None:
         return existing
     reason = referral_self_reason(referral=referral, deposit=deposit)
+    if not reason and referral.referrer.status != referral.referrer.Status.ACTIVE:
+        # A closed or suspended referrer earns nothing: the money would sit where nobody can
+        # use it (R-ACC-5, R-ACC-6).
+        reason = f"the referrer's account is {referral.referrer.get_status_display().lower()}"
     if reason or amount <= 0:
         return Commission.objects.create(
             referral=referral,
@@ -193,10 +199,16 @@ def commission_clawback(*, deposit: Deposit, share: Decimal, key: str, cause: st
 
 def affiliate_transfer(*, user, amount: Decimal):
     """Move Affiliate balance to Deposited Funds (the panel balance), where it can be spent or
-    withdrawn by the same rules (R-PRO-3)."""
+    withdrawn by the same rules (R-PRO-3); never while the balance is frozen (R-DOR-2)."""
     amount = _money(amount)
     with transaction.atomic():
         accounts = _customer_accounts_locked(user, extra=(Kind.AFFILIATE,))
+        if balance_frozen(user=user):  # read under the lock the freeze takes too
+            raise AffiliateRefused(
+                gettext(
+                    "Your balance is frozen after a long inactivity; ask us to restore it first."
+                )
+            )
         if accounts[Kind.OWED].balance > 0:
             raise AffiliateRefused("Your balance owes money; a deposit must repay it first.")
         if accounts[Kind.AFFILIATE].balance < amount:

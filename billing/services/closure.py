@@ -1,7 +1,10 @@
 """A customer closes their own account (R-ACC-6).
 
-Pending withdrawals are offered first (the page) and go on being paid after the closure;
-Promotional Credit is forfeited (R-PRO-2); sign-in and the API key stop (status closed,
+Pending withdrawals are offered first (the page) and go on being paid after the closure; a
+refund staff offered (R-WDR-2) must be confirmed or declined before closing, so none is dropped
+unseen. Promotional Credit is forfeited (R-PRO-2); the Affiliate balance is earned money, not
+Promotional Credit, so like unwithdrawn Deposited Funds it is kept, not forfeited (the page
+offers moving it to the panel balance first). Sign-in and the API key stop (status closed,
 the key revoked); everything else is kept as R-PRV-1 requires."""
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from billing.exceptions import ClosureRefused
 from billing.models import Account, RefKind, TransactionReason, Withdrawal
 
 from .ledger import _customer_accounts_locked, _post, _system_account
-from .states import withdrawal_transition
 
 Kind = Account.Kind
 
@@ -35,6 +38,13 @@ def account_close(*, user, confirmation: str) -> None:
         )
     with transaction.atomic():
         accounts = _customer_accounts_locked(user)
+        # Read under the lock a refund offer takes too (R-WDR-2): the customer answers it first.
+        if Withdrawal.objects.filter(
+            user=user, status=Withdrawal.Status.AWAITING_CONFIRMATION
+        ).exists():
+            raise ClosureRefused(
+                gettext("A refund was offered to you: confirm or decline it before closing.")
+            )
         promotional = accounts[Kind.PROMOTIONAL].balance
         if promotional:
             _post(
@@ -50,9 +60,5 @@ def account_close(*, user, confirmation: str) -> None:
                     (_system_account(Kind.FORFEITURES), promotional),
                 ],
             )
-        for offer in Withdrawal.objects.select_for_update().filter(
-            user=user, status=Withdrawal.Status.AWAITING_CONFIRMATION
-        ):
-            withdrawal_transition(withdrawal=offer, new=Withdrawal.Status.CANCELED, cause="closure")
         api_key_revoke(user=user)
         account_terminate(user=user, reason="Closed by the customer (R-ACC-6)", actor=user)

@@ -5,11 +5,15 @@ An account is inactive 12 months after its last sign-in, deposit or order
 before the freeze; at the freeze Deposited Funds move to the customer's Frozen account and
 Promotional Credit is forfeited (R-DOR-3); under 1,000 USD they are forfeited 6 months later
 (notice 14 days before, R-DOR-4), from 1,000 USD they can be restored on request for 18 months
-and are forfeited after (R-DOR-5). What is owed is never touched (R-DOR-6). A notice counts
-once its mail is sent (R-DOR-7): a step that follows a notice waits 14 days from the mail.
+and are forfeited after (R-DOR-5). The Affiliate balance is earned money, not Promotional
+Credit (R-BAL-2 names what the panel grants; R-DOR-3 forfeits only that), so it is frozen,
+counted and forfeited with the Deposited Funds, and a restore returns it to where it was.
+What is owed is never touched (R-DOR-6). A notice counts once its mail is sent (R-DOR-7): a
+step that follows a notice waits 14 days from the mail.
 
 Each spell of inactivity is one ``DormancyCase`` (unique per user and last activity, so a
-notice is never sent twice), a due row claimed with SKIP LOCKED."""
+notice is never sent twice), a due row claimed with SKIP LOCKED. A customer has at most one
+open (noticed or frozen) case: the next spell's case waits until it is forfeited or restored."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .states import dormancy_transition
 
 Kind = Account.Kind
 State = DormancyCase.State
+OPEN = (State.NOTICED, State.FROZEN)
 
 
 def _usd(amount) -> str:
@@ -72,7 +77,9 @@ def _cases_open(now: datetime) -> int:
         + timedelta(days=settings.DORMANCY_NOTICE_DAYS)
     )
     has_money = Account.objects.filter(
-        user=OuterRef("pk"), kind__in=[Kind.DEPOSITED, Kind.PROMOTIONAL], balance__gt=0
+        user=OuterRef("pk"),
+        kind__in=[Kind.DEPOSITED, Kind.PROMOTIONAL, Kind.AFFILIATE],
+        balance__gt=0,
     )
     users = (
         User.objects.filter(is_staff=False, status=User.Status.ACTIVE)
@@ -84,6 +91,10 @@ def _cases_open(now: datetime) -> int:
                 DormancyCase.objects.filter(user=OuterRef("pk"), activity_at=OuterRef("activity"))
             )
         )
+        # One open case per customer (and the constraint says so): their frozen funds sit in
+        # one Dormant account, which a second case would share and forfeit or restore with
+        # the first's. A new spell waits until the frozen case is forfeited or restored.
+        .exclude(Exists(DormancyCase.objects.filter(user=OuterRef("pk"), state__in=OPEN)))
         .order_by("pk")[: settings.DORMANCY_BATCH]
     )
     opened = 0
@@ -106,7 +117,7 @@ def _cases_open(now: datetime) -> int:
                 )
                 case.save(update_fields=["freeze_notice"])
                 case.events.create(new_state=State.NOTICED, cause="schedule")
-        except IntegrityError:  # another run opened it first: never twice (R-DOR-7)
+        except IntegrityError:  # another run opened one first: never twice (R-DOR-7)
             continue
         opened += 1
     return opened
@@ -124,46 +135,67 @@ def _freeze(case: DormancyCase, now: datetime) -> None:
         case.next_due_at = at or now + timedelta(days=1)
         case.save(update_fields=["next_due_at"])
         return
-    accounts = _customer_accounts_locked(user, extra=(Kind.DORMANT,))
+    accounts = _customer_accounts_locked(user, extra=(Kind.DORMANT, Kind.AFFILIATE))
     deposited = accounts[Kind.DEPOSITED].balance
+    affiliate = accounts[Kind.AFFILIATE].balance
     promotional = accounts[Kind.PROMOTIONAL].balance
-    if deposited or promotional:
+    if deposited or affiliate or promotional:
         _post(
             user=user,
             reason=TransactionReason.FREEZE,
             memo=(
                 f"Balance frozen after {settings.DORMANCY_INACTIVE_MONTHS} months of inactivity: "
-                f"Deposited Funds {_usd(deposited)} frozen, Promotional Credit "
-                f"{_usd(promotional)} forfeited"
+                f"Deposited Funds {_usd(deposited)} frozen, "
+                + (f"Affiliate balance {_usd(affiliate)} frozen, " if affiliate else "")
+                + f"Promotional Credit {_usd(promotional)} forfeited"
             ),
             ref_kind=RefKind.DORMANCY,
             ref_id=case.pk,
             idempotency_key=f"dormancy:{case.pk}:freeze",
             legs=[
                 (accounts[Kind.DEPOSITED], -deposited),
-                (accounts[Kind.DORMANT], deposited),
+                (accounts[Kind.AFFILIATE], -affiliate),
+                (accounts[Kind.DORMANT], deposited + affiliate),
                 (accounts[Kind.PROMOTIONAL], -promotional),  # R-DOR-3
                 (_system_account(Kind.FORFEITURES), promotional),
             ],
         )
+    frozen = deposited + affiliate  # R-DOR-4/5's threshold: the earned money frozen
     months = (
         settings.DORMANCY_SMALL_FORFEIT_MONTHS
-        if deposited < settings.DORMANCY_LARGE_BALANCE
+        if frozen < settings.DORMANCY_LARGE_BALANCE
         else settings.DORMANCY_LARGE_RESTORE_MONTHS
     )
     case.frozen_at = now
     case.frozen_deposited = deposited
+    case.frozen_affiliate = affiliate
     case.promo_forfeited = promotional
     case.forfeit_at = now + relativedelta(months=months)
     case.next_due_at = (
-        case.forfeit_at - timedelta(days=settings.DORMANCY_NOTICE_DAYS) if deposited else None
+        case.forfeit_at - timedelta(days=settings.DORMANCY_NOTICE_DAYS) if frozen else None
     )
     dormancy_transition(
         case=case,
         new=State.FROZEN,
         cause="schedule",
-        fields=["frozen_at", "frozen_deposited", "promo_forfeited", "forfeit_at", "next_due_at"],
+        fields=[
+            "frozen_at",
+            "frozen_deposited",
+            "frozen_affiliate",
+            "promo_forfeited",
+            "forfeit_at",
+            "next_due_at",
+        ],
     )
+
+
+def _frozen_text(case: DormancyCase, amount=None) -> str:
+    """What the case froze, for memos and notices: "Deposited Funds $X", naming the Affiliate
+    balance too when one was frozen."""
+    total = case.frozen_deposited + case.frozen_affiliate if amount is None else amount
+    if case.frozen_affiliate:
+        return f"Deposited Funds and Affiliate balance {_usd(total)}"
+    return f"Deposited Funds {_usd(total)}"
 
 
 def _forfeit_step(case: DormancyCase, now: datetime) -> None:
@@ -175,8 +207,8 @@ def _forfeit_step(case: DormancyCase, now: datetime) -> None:
             kind="dormancy_forfeit",
             subject="Your frozen balance will be forfeited",
             body=(
-                f"Your frozen Deposited Funds of {_usd(case.frozen_deposited)} will be forfeited "
-                f"on {case.forfeit_at:%Y-%m-%d}. Sign in and ask to restore them before then."
+                f"Your frozen {_frozen_text(case)} will be forfeited on "
+                f"{case.forfeit_at:%Y-%m-%d}. Sign in and ask to restore them before then."
             ),
         )
         case.next_due_at = max(forfeit_at, now)
@@ -193,7 +225,7 @@ def _forfeit_step(case: DormancyCase, now: datetime) -> None:
         _post(
             user=user,
             reason=TransactionReason.FORFEIT,
-            memo=f"Frozen Deposited Funds {_usd(frozen)} forfeited after dormancy",
+            memo=f"Frozen {_frozen_text(case, frozen)} forfeited after dormancy",
             ref_kind=RefKind.DORMANCY,
             ref_id=case.pk,
             idempotency_key=f"dormancy:{case.pk}:forfeit",
@@ -239,24 +271,29 @@ def dormancy_run(*, now: datetime | None = None) -> dict[str, int]:
 
 def _restore(case: DormancyCase, *, actor, reason: str, cause: str) -> None:
     user = case.user
-    accounts = _customer_accounts_locked(user, extra=(Kind.DORMANT,))
+    accounts = _customer_accounts_locked(user, extra=(Kind.DORMANT, Kind.AFFILIATE))
     if case.state == State.FROZEN:
         amount = accounts[Kind.DORMANT].balance
         counter = accounts[Kind.DORMANT]
     else:
         amount = case.forfeited
         counter = _system_account(Kind.FORFEITURES)
+    affiliate = min(case.frozen_affiliate, amount)  # each part back where it was frozen from
     if amount:
         _post(
             user=user,
             reason=TransactionReason.RESTORE,
-            memo=f"Frozen Deposited Funds {_usd(amount)} restored"
+            memo=f"Frozen {_frozen_text(case, amount)} restored"
             + (f": {reason}" if reason else ""),
             ref_kind=RefKind.DORMANCY,
             ref_id=case.pk,
             actor=actor,
             idempotency_key=f"dormancy:{case.pk}:restore",
-            legs=[(counter, -amount), (accounts[Kind.DEPOSITED], amount)],
+            legs=[
+                (counter, -amount),
+                (accounts[Kind.DEPOSITED], amount - affiliate),
+                (accounts[Kind.AFFILIATE], affiliate),
+            ],
         )
     case.next_due_at = None
     dormancy_transition(

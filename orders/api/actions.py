@@ -5,6 +5,7 @@ one ``order_place`` for the web, Mass Order and the API."""
 
 from django.utils import translation
 
+from billing.money import ZERO
 from billing.money import money_text as money
 from billing.selectors import balance_get
 from catalog.selectors import services_for_user
@@ -20,6 +21,7 @@ from orders.selectors import (
     refill_get_for_user,
     refills_for_user_by_ids,
     subscription_progress_by_order,
+    subscription_totals_by_order,
 )
 from orders.services.refills import refill_request
 
@@ -65,11 +67,14 @@ def _as_id(token: str) -> int | None:
     return int(token) if token.isascii() and token.isdigit() and len(token) <= 18 else None
 
 
-def _ids(text: str) -> list[int]:
-    """The ids of a multi call whose answer is a list keyed by integer ids."""
-    ids = [_as_id(token) for token in _id_list(text)]
-    if None in ids:
-        raise ApiError(INCORRECT_REQUEST)
+def _multi_ids(text: str) -> dict[int | str, int | None]:
+    """The ids of a multi call whose answer is a list: each as the answer names it (the
+    integer; a malformed token as given) with its integer id, or None for a malformed one,
+    which is answered with the action's own error for that id, like multi ``status``."""
+    ids: dict[int | str, int | None] = {}
+    for token in _id_list(text):
+        value = _as_id(token)
+        ids.setdefault(token if value is None else value, value)
     return ids
 
 
@@ -80,9 +85,11 @@ def _status_rows_by_token(user, tokens: list[str]) -> dict[str, OrderStatusRow |
     return {token: found.get(order_id) for token, order_id in ids.items()}
 
 
-def _orders_by_id(user, ids: list[int]) -> dict[int, Order | None]:
-    found = orders_for_user_by_ids(user=user, ids=ids)
-    return {order_id: found.get(order_id) for order_id in ids}
+def _orders_by_id(user, ids: dict[int | str, int | None]) -> dict[int | str, Order | None]:
+    """Each id of a multi call with the customer's order, None when malformed or not theirs."""
+    found = orders_for_user_by_ids(user=user, ids=[i for i in ids.values() if i is not None])
+    return {key: found.get(order_id) if order_id is not None else None
+            for key, order_id in ids.items()}  # fmt: skip
 
 
 def services(*, user, params) -> list[dict]:
@@ -148,6 +155,11 @@ def _order_status(order: OrderStatusRow, parts: dict) -> dict:
         answer["runs"] = str(order.runs)
         answer["orders"] = parts.get(order.pk, [])
     elif order.is_subscription:  # R-ORD-11: posts ordered so far, the expiry (d/m/Y)
+        # Its charge is what its cycles were charged, less their returns; its remains, what
+        # the cycles ordered so far have still to deliver (none ordered yet: 0).
+        cycles_net, undelivered = parts.get(("cycles", order.pk), (ZERO, 0))
+        answer["charge"] = money(order.charge - order.refunded + cycles_net)
+        answer["remains"] = str(undelivered)
         progress = parts.get(("subscription", order.pk))
         if progress is not None:
             posts_done, expiry = progress
@@ -165,6 +177,8 @@ def _parts(orders) -> dict:
     if subscribed:
         progress = subscription_progress_by_order(order_ids=subscribed)
         found.update({("subscription", pk): item for pk, item in progress.items()})
+        totals = subscription_totals_by_order(order_ids=subscribed)
+        found.update({("cycles", pk): item for pk, item in totals.items()})
     return found
 
 
@@ -187,7 +201,7 @@ def status(*, user, params):
 
 def cancel(*, user, params) -> list[dict]:
     """Ask to cancel up to 100 orders; each answers 1 or its own error (R-ORD-6)."""
-    by_id = _orders_by_id(user, _ids(params.get("orders") or params.get("order", "")))
+    by_id = _orders_by_id(user, _multi_ids(params.get("orders") or params.get("order", "")))
     answers = []
     for order_id, order in by_id.items():
         result: object = 1
@@ -216,7 +230,7 @@ def refill(*, user, params):
     """Ask to refill one order (`order`) or up to 100 (`orders`), errors inline per id."""
     if "orders" in params:
         answers = []
-        for order_id, order in _orders_by_id(user, _ids(params["orders"])).items():
+        for order_id, order in _orders_by_id(user, _multi_ids(params["orders"])).items():
             try:
                 answers.append({"order": order_id, "refill": _refill_one(user, order)})
             except ApiError as exc:
@@ -233,16 +247,16 @@ def refill(*, user, params):
 def refill_status(*, user, params):
     """The status of one refill (`refill`) or several (`refills`, at most 100)."""
     if "refills" in params:
-        ids = _ids(params["refills"])
-        found = refills_for_user_by_ids(user=user, ids=ids)
+        ids = _multi_ids(params["refills"])
+        found = refills_for_user_by_ids(user=user, ids=[i for i in ids.values() if i is not None])
         return [
             {
-                "refill": refill_id,
+                "refill": key,
                 "status": found[refill_id].get_status_display()
                 if refill_id in found
                 else {"error": REFILL_NOT_FOUND},
             }
-            for refill_id in ids
+            for key, refill_id in ids.items()
         ]
     refill_id = _int(params.get("refill"), message=REFILL_NOT_FOUND)
     try:

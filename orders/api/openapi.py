@@ -46,6 +46,9 @@ _ERROR = {
 }
 _MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
 _COUNT = {"type": "string", "pattern": r"^-?\d+$"}
+# An id in a multi call's list answer: the integer, or a malformed one as it was sent (its
+# entry then carries the id's error, like multi status).
+_MULTI_ID = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
 _ORDER_STATUS = {
     "type": "object",
     "required": ["charge", "start_count", "status", "remains", "currency"],
@@ -118,7 +121,7 @@ ANSWERS = {
             "type": "object",
             "required": ["order", "refill"],
             "properties": {
-                "order": {"type": "integer"},
+                "order": _MULTI_ID,
                 "refill": {"anyOf": [{"type": "integer"}, _ERROR]},
             },
         },
@@ -135,7 +138,7 @@ ANSWERS = {
             "type": "object",
             "required": ["refill", "status"],
             "properties": {
-                "refill": {"type": "integer"},
+                "refill": _MULTI_ID,
                 "status": {"anyOf": [{"type": "string", "enum": REFILL_STATUSES}, _ERROR]},
             },
         },
@@ -146,7 +149,7 @@ ANSWERS = {
             "type": "object",
             "required": ["order", "cancel"],
             "properties": {
-                "order": {"type": "integer"},
+                "order": _MULTI_ID,
                 "cancel": {"anyOf": [{"const": 1}, _ERROR]},
             },
         },

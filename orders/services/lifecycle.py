@@ -31,6 +31,7 @@ from orders.models import (
     OrderEvent,
     RelayState,
 )
+from smmpanel.outage import enqueue_on_commit
 
 Status = Order.Status
 Cause = OrderEvent.Cause
@@ -330,7 +331,7 @@ def order_cancel_now(*, order: Order, cause: str, actor=None, note: str = "") ->
 def _relay_cancel_on_commit(order: Order) -> None:
     from orders.tasks import order_cancel_relay_task
 
-    order_cancel_relay_task.delay_on_commit(order.pk)
+    enqueue_on_commit(order_cancel_relay_task, order.pk)  # broker down: the poll asks again
 
 
 # --- the customer ---------------------------------------------------------------------------
@@ -498,6 +499,33 @@ def order_staff_progress(
     return order
 
 
+def order_mark_overlapped(*, order_id: int, actor, reason: str) -> Order:
+    """Staff found that the order overlapped another one on the same link (R-ORD-12): it was
+    placed elsewhere too, or the provider reports the link busy with another order. The panel
+    refuses the overlaps it can see at placement (R-ORD-3), so it never sets this itself.
+
+    From now on the order has no refill (R-ORD-13, ``refill_refusal``) and no claims (R-ORD-14,
+    ``claim_check``); a drip-feed parent's portions are marked with it. The reason is written in
+    the order's history, where the customer sees it. Raises ``StaffActionRefused``.
+    """
+    if not reason.strip():
+        raise StaffActionRefused("Give the reason; the customer sees it.")
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.overlapped:
+            raise StaffActionRefused(f"Order #{order.pk} is already marked overlapped.")
+        order.overlapped = True
+        order.save(update_fields=["overlapped", "updated_at"])
+        Order.objects.filter(parent_id=order.pk, portion__isnull=False).update(overlapped=True)
+        order_event_add(
+            order=order,
+            cause=Cause.STAFF,
+            actor=actor,
+            note=f"Overlapped another order on the same link, so no refill or claims: {reason}",
+        )
+    return order
+
+
 def order_resend(*, order_id: int, actor) -> Order:
     """Staff send again an order that failed to send, or that they found the provider lacks."""
     with transaction.atomic():
@@ -527,7 +555,7 @@ def order_resend(*, order_id: int, actor) -> Order:
         )
         from orders.tasks import order_relay_task
 
-        order_relay_task.delay_on_commit(order.pk)
+        enqueue_on_commit(order_relay_task, order.pk)  # broker down: the relay sweep sends it
     return order
 
 

@@ -5,9 +5,11 @@ In progress, Completed, Rejected. Its moves are data (``orders.models.REFILL_TRA
 and go through ``refill_transition``, which writes a history line. Eligibility is
 ``refill_refusal``: refill services only, never beta (R-CAT-5) or overlapped (R-ORD-12)
 orders, while the refill period is open, once the order is Completed, one open request at
-a time and ``ORDERS_REFILL_PER_DAY`` requests per order in 24 hours. Whether the count
-dropped (current count below Start Count + quantity and at or above Start Count) is decided
-with the count: the provider's when it refills (its answer), staff's for manual services
+a time and ``ORDERS_REFILL_PER_DAY`` requests per order in 24 hours. A drip-feed parent has
+no refill of its own: each portion is an order at its provider, refilled there with its own
+count rule and its own daily limit, so the parent is no second way round the limit. Whether
+the count dropped (current count below Start Count + quantity and at or above Start Count) is
+decided with the count: the provider's when it refills (its answer), staff's for manual services
 (``refill_staff_approve`` checks it: ``refill_count_allows``).
 
 Sending to the provider and polling its ``refill_status`` is the relay's part
@@ -16,10 +18,12 @@ Sending to the provider and polling its ``refill_status`` is the relay's part
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -40,6 +44,7 @@ from orders.models import (
     RefillStatus,
     RefillUnsupported,
 )
+from smmpanel.outage import enqueue_on_commit
 
 Cause = OrderEvent.Cause
 DAY = timedelta(days=1)
@@ -62,6 +67,20 @@ def _no_refill(order: Order) -> RefillRefused | None:
     if order.overlapped:  # R-ORD-12
         return RefillDisabled(
             gettext("This order overlapped another order on the same link, so it has no refill.")
+        )
+    if order.is_dripfeed_parent:  # R-ORD-10: each portion is an order of its own at a provider
+        portions = ", ".join(
+            f"#{pk}"
+            for pk in order.portions.filter(portion__isnull=False, status=Order.Status.COMPLETED)
+            .order_by("portion")
+            .values_list("pk", flat=True)
+        )
+        return RefillDisabled(
+            gettext(
+                "A drip-feed order is refilled portion by portion: ask for the refill of each "
+                "completed portion (%(portions)s) on its own page."
+            )
+            % {"portions": portions or gettext("none yet")}
         )
     if (
         order.provider_service_id is not None
@@ -204,8 +223,35 @@ def refill_request(*, user, order: Order) -> Refill:
         if to_provider:
             from orders.tasks import refill_send_task
 
-            refill_send_task.delay_on_commit(refill.pk)
+            enqueue_on_commit(refill_send_task, refill.pk)  # broker down: its due_at sends it
     return refill
+
+
+def refill_list_notes(*, orders: Iterable[Order], now: datetime | None = None) -> dict[int, str]:
+    """For the Orders list, in one query: among ``orders`` whose refill period is open
+    (``Order.refill_until``), why the Refill button does not show, by order id ('' when it
+    shows): a parent (its portions or cycles are refilled), a refill already open, or the
+    requests per day used up (R-ORD-13). ``refill_request`` decides the rest when clicked."""
+    now = now or timezone.now()
+    notes = {order.pk: "" for order in orders if order.refill_until}
+    for order in orders:
+        if order.pk in notes and order.relay_state == Order.RelayState.PARENT:
+            notes[order.pk] = gettext("Refilled per portion")
+    asked = (
+        Refill.objects.filter(order_id__in=[pk for pk, note in notes.items() if not note])
+        .order_by()
+        .values("order_id")
+        .annotate(
+            open=Count("pk", filter=Q(status__in=OPEN)),
+            recent=Count("pk", filter=Q(created_at__gt=now - DAY)),
+        )
+        .filter(Q(open__gt=0) | Q(recent__gte=settings.ORDERS_REFILL_PER_DAY))
+    )
+    for row in asked:
+        notes[row["order_id"]] = (
+            gettext("Refill in progress") if row["open"] else gettext("Daily refill limit reached")
+        )
+    return notes
 
 
 def refill_can_request(order: Order) -> bool:

@@ -224,6 +224,34 @@ def test_refill_status_of_unknown_refills(call, api_key):
     ]
 
 
+def test_multi_refill_refill_status_and_cancel_answer_a_malformed_id_inline(
+    call, api_key, funded, service
+):  # API_V2.md: a multi call answers each id, like multi status; never the whole call refused
+    order = place(funded, service, quantity=1000)
+    _, body = call(key=api_key, action="refill", orders=f"{order.pk},x1,-2")
+    assert body == [
+        {"order": order.pk, "refill": {"error": "Refill is disabled for this service"}},
+        {"order": "x1", "refill": {"error": "Incorrect order ID"}},
+        {"order": "-2", "refill": {"error": "Incorrect order ID"}},
+    ]
+    _, body = call(key=api_key, action="refill_status", refills="1,abc")
+    assert body == [
+        {"refill": 1, "status": {"error": "Refill not found"}},
+        {"refill": "abc", "status": {"error": "Refill not found"}},
+    ]
+    _, body = call(key=api_key, action="cancel", orders=f"{order.pk},1e3")
+    assert body == [
+        {"order": order.pk, "cancel": 1},
+        {"order": "1e3", "cancel": {"error": "Incorrect order ID"}},
+    ]
+    # More than 100 ids, or none, is still a malformed request.
+    too_many = ",".join(str(n) for n in range(1, 102))
+    assert call(key=api_key, action="refill", orders=too_many)[1] == {"error": "Incorrect request"}
+    assert call(key=api_key, action="refill_status", refills=" , ")[1] == {
+        "error": "Incorrect request"
+    }
+
+
 def test_balance_falls_by_the_charge_of_an_api_order(call, api_key, funded, service):
     _add(call, api_key, service=service.pk, link=LINK, quantity=1000)
     assert call(key=api_key, action="balance")[1] == {"balance": "9.10", "currency": "USD"}

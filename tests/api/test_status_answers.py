@@ -41,6 +41,12 @@ def _reference(order_id: int, user) -> dict:
         portions = order.portions.filter(portion__isnull=False).order_by("portion")
         answer["orders"] = [portion.pk for portion in portions]
     elif order.is_subscription:
+        # R-ORD-11: what its cycles were charged less their returns, and what they have still
+        # to deliver (before issue 10's fix: the parent's own 0.00 and its max, which misled).
+        cycles = list(Order.objects.filter(parent=order))
+        net = order.charge - order.refunded + sum((c.charge - c.refunded for c in cycles), D(0))
+        answer["charge"] = money_text(net)
+        answer["remains"] = str(sum(c.quantity if c.remains is None else c.remains for c in cycles))
         sub = Subscription.objects.filter(order=order).first()
         if sub is not None:
             answer["posts"] = str(sub.posts_done)

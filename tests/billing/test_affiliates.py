@@ -8,15 +8,17 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing.exceptions import AffiliateRefused
-from billing.models import AffiliateLink, Commission, Referral
+from billing.models import AffiliateLink, Commission, Deposit, Referral
 from billing.selectors import balance_get
 from billing.services import funds_spend
 from billing.services.affiliates import (
     affiliate_link_get_or_create,
     affiliate_transfer,
+    commission_credit,
     referral_attach,
     referral_self_reason,
 )
+from billing.services.deposits import deposit_manual_create
 from legal.models import Acceptance, Document
 from legal.selectors import document_current
 from tests.billing.money_out import card_deposit, dispute_event, signed_event
@@ -121,6 +123,121 @@ def test_own_link_and_same_account_earn_nothing(db):  # R-PRO-3
     code = affiliate_link_get_or_create(user=user).code
     assert referral_attach(user=user, code=code, ip_address=None) is None
     assert referral_self_reason(referral=Referral(referrer=user, referred=user)) == "same account"
+
+
+def _referred(referrer, *, ip: str = "192.0.2.60"):
+    """A customer referred by ``referrer``, signed up from ``ip``, sharing nothing yet."""
+    friend = UserFactory()
+    referral = referral_attach(
+        user=friend, code=affiliate_link_get_or_create(user=referrer).code, ip_address=ip
+    )
+    assert referral is not None
+    return friend, referral
+
+
+def test_nothing_shared_is_no_self_referral(db):  # R-PRO-3, R-ACC-4 (control for the next)
+    referrer = _referrer(ip="198.51.100.7")
+    friend, referral = _referred(referrer, ip="192.0.2.60")
+    deposit = Deposit(user=friend, card_fingerprint="fp_friend_only")
+    assert referral_self_reason(referral=referral, deposit=deposit) == ""
+
+
+@pytest.mark.parametrize("kind", ["device", "signup_ip", "card"])
+def test_linked_accounts_earn_nothing(db, kind, assert_ledger_ok):
+    # R-PRO-3, R-ACC-4: a device cookie, a sign-up IP or a card shared (an AccountSignal of
+    # each) links the accounts; their own referral IPs and cards differ.
+    from accounts.models import AccountSignal
+    from accounts.services import account_signal_record
+
+    referrer = _referrer(ip="198.51.100.7")
+    friend, referral = _referred(referrer, ip="192.0.2.61")
+    for user in (referrer, friend):
+        account_signal_record(user=user, kind=kind, value=f"shared-{kind}")
+    assert AccountSignal.objects.filter(value=f"shared-{kind}").count() == 2
+    assert referral_self_reason(referral=referral) == "linked accounts"
+
+    deposit = deposit_manual_create(user=friend, amount=D("20.00"), memo="bank transfer")
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.refusal_reason) == ("refused", "linked accounts")
+    assert commission.transaction is None
+    assert balance_get(user=referrer).affiliate == 0
+    assert_ledger_ok()
+
+
+def test_linked_through_a_third_account_earns_nothing(db):  # R-PRO-3, R-ACC-4
+    from accounts.services import account_signal_record
+
+    referrer = _referrer(ip="198.51.100.7")
+    friend, referral = _referred(referrer, ip="192.0.2.62")
+    middle = UserFactory()
+    account_signal_record(user=referrer, kind="card", value="fp_a")
+    account_signal_record(user=middle, kind="card", value="fp_a")
+    account_signal_record(user=middle, kind="device", value="dev_b")
+    account_signal_record(user=friend, kind="device", value="dev_b")
+    assert referral_self_reason(referral=referral) == "linked accounts"
+
+
+def test_same_signup_ip_alone_earns_nothing(db, assert_ledger_ok):
+    # R-PRO-3: the referred sign-up came from the IP the referrer signed up from (their first
+    # Terms acceptance, R-ACC-1), with no linking signal recorded (R-ACC-4 finds nothing).
+    from accounts.selectors import accounts_linked
+
+    referrer = _referrer(ip="203.0.113.77")
+    friend, referral = _referred(referrer, ip="203.0.113.77")
+    assert accounts_linked(user=referrer) == set()
+    assert referral_self_reason(referral=referral) == "same sign-up IP address"
+
+    deposit = deposit_manual_create(user=friend, amount=D("20.00"), memo="bank transfer")
+    commission = Commission.objects.get(deposit=deposit)
+    assert (commission.status, commission.refusal_reason) == ("refused", "same sign-up IP address")
+    assert balance_get(user=referrer).affiliate == 0
+    assert_ledger_ok()
+
+
+def test_same_card_fingerprint_alone_earns_nothing(db, assert_ledger_ok):
+    # R-PRO-3: the referred customer's deposit is paid with a card (Stripe fingerprint) the
+    # referrer paid with, with no linking signal recorded (R-ACC-4 finds nothing) and
+    # different sign-up IPs.
+    from accounts.selectors import accounts_linked
+
+    referrer = _referrer(ip="198.51.100.7")
+    friend, referral = _referred(referrer, ip="192.0.2.63")
+    paid = deposit_manual_create(user=referrer, amount=D("10.00"), memo="card")
+    Deposit.objects.filter(pk=paid.pk).update(method="stripe", card_fingerprint="fp_same")
+    assert accounts_linked(user=referrer) == set()
+
+    other = Deposit(user=friend, card_fingerprint="fp_other")
+    assert referral_self_reason(referral=referral, deposit=other) == ""
+    deposit = Deposit.objects.create(
+        user=friend,
+        method="stripe",
+        amount=D("20"),
+        status="processing",
+        card_fingerprint="fp_same",
+    )
+    assert referral_self_reason(referral=referral, deposit=deposit) == "same payment card"
+    commission = commission_credit(deposit=deposit)
+    assert commission is not None
+    assert (commission.status, commission.refusal_reason) == ("refused", "same payment card")
+    assert balance_get(user=referrer).affiliate == 0
+    assert_ledger_ok()
+
+
+def test_a_closed_referrer_earns_nothing(db, assert_ledger_ok):  # R-PRO-3, R-ACC-6
+    referrer = _referrer(ip="198.51.100.7")
+    friend, _ = _referred(referrer, ip="192.0.2.64")
+    get_user_model().objects.filter(pk=referrer.pk).update(status="closed")
+    deposit = Deposit.objects.create(
+        user=friend, method="stripe", amount=D("20"), status="processing",
+        card_fingerprint="fp_friend_only",
+    )  # fmt: skip
+    commission = commission_credit(deposit=deposit)
+    assert commission is not None
+    assert (commission.status, commission.refusal_reason) == (
+        "refused", "the referrer's account is closed",
+    )  # fmt: skip
+    assert balance_get(user=referrer).affiliate == 0
+    assert_ledger_ok()
 
 
 def test_dispute_claws_back_commission_into_owed(db, client, localstripe, assert_ledger_ok):

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core import mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notice
@@ -246,3 +248,145 @@ def test_activity_is_recorded_to_the_hour(customer):
     User.objects.filter(pk=customer.pk).update(last_activity_at=start - relativedelta(months=11))
     user_activity_touch(user=customer, now=start + timedelta(minutes=62))
     assert User.objects.get(pk=customer.pk).last_activity_at == start + timedelta(minutes=62)
+
+
+def test_no_second_case_while_one_is_frozen(clock, django_capture_on_commit_callbacks,
+                                            assert_ledger_ok):  # fmt: skip
+    # R-DOR-5, R-DOR-4: one customer's frozen funds sit in one Dormant account, so a second
+    # spell of inactivity opens no case while the first is frozen (restorable): it would
+    # freeze into the same account and the first case's forfeiture would take both.
+    base, since = clock
+    user = _inactive(deposited="1200", since=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+    first = DormancyCase.objects.get(user=user)
+    assert (first.state, balance_get(user=user).frozen) == (State.FROZEN, D("1200"))
+
+    # Active again a month later (a bank transfer of 50), then 12 more idle months.
+    active = frozen_at + relativedelta(months=1)
+    deposit_credit(user=user, amount=D("50"), manual=True, memo="bank transfer")
+    type(user).objects.filter(pk=user.pk).update(last_activity_at=active)
+    second_notice = active + relativedelta(months=12) - timedelta(days=14)
+    for day in (0, 15, 60):
+        _run(second_notice + timedelta(days=day), django_capture_on_commit_callbacks)
+    assert list(DormancyCase.objects.filter(user=user)) == [first]
+    assert balance_get(user=user).deposited == D("50")  # not frozen meanwhile
+    with pytest.raises(IntegrityError), transaction.atomic():  # and Postgres says so too
+        DormancyCase.objects.create(user=user, activity_at=active, freeze_at=second_notice)
+
+    # The first case ends with its own 1,200 forfeited, not the 50.
+    first.refresh_from_db()
+    _run(first.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    _run(first.forfeit_at + timedelta(hours=1), django_capture_on_commit_callbacks)
+    first.refresh_from_db()
+    assert (first.state, first.forfeited) == (State.FORFEITED, D("1200"))
+    assert balance_get(user=user).deposited == D("50")
+    # Then the second spell gets its case: notice first, the freeze 14 days after the mail.
+    after = first.forfeit_at + timedelta(days=1)
+    _run(after, django_capture_on_commit_callbacks)
+    second = DormancyCase.objects.exclude(pk=first.pk).get(user=user)
+    assert (second.state, second.activity_at) == (State.NOTICED, active)
+    _run(after + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
+    second.refresh_from_db()
+    assert (second.state, second.frozen_deposited) == (State.FROZEN, D("50"))
+    assert balance_get(user=user).frozen == D("50")
+    assert_ledger_ok()
+
+
+def _affiliate(user, commission: str):
+    """Give ``user`` an Affiliate balance of ``commission``: 5 % of a referred friend's bank
+    transfer (R-PRO-3); the friend signed up from another address and shares nothing."""
+    from billing.services.affiliates import affiliate_link_get_or_create, referral_attach
+    from billing.services.deposits import deposit_manual_create
+
+    friend = UserFactory()
+    code = affiliate_link_get_or_create(user=user).code
+    referral_attach(user=friend, code=code, ip_address="192.0.2.90")
+    deposit_manual_create(user=friend, amount=D(commission) * 20, memo="bank transfer")
+    assert balance_get(user=user).affiliate == D(commission)
+    return friend
+
+
+def test_affiliate_balance_is_frozen_with_the_deposited_funds(
+    client, clock, django_capture_on_commit_callbacks, assert_ledger_ok
+):
+    # R-DOR-2: "its balance is frozen". A commission is earned money, not Promotional Credit
+    # (R-BAL-2: granted by the panel), so it is frozen and counted like Deposited Funds:
+    # 980 + 30 reach R-DOR-5's 1,000 USD. Frozen, it cannot be moved to the panel balance.
+    from billing.exceptions import AffiliateRefused
+    from billing.services.affiliates import affiliate_transfer
+    from billing.services.deposits import deposit_manual_create
+
+    base, since = clock
+    user = _inactive(deposited="980", promotional="5", since=since)
+    friend = _affiliate(user, "30")
+    type(user).objects.filter(pk=user.pk).update(last_activity_at=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+
+    case = DormancyCase.objects.get(user=user)
+    assert case.state == State.FROZEN
+    assert (case.frozen_deposited, case.frozen_affiliate, case.promo_forfeited) == (
+        D("980"), D("30"), D("5"),
+    )  # fmt: skip
+    balance = balance_get(user=user)
+    assert (balance.deposited, balance.affiliate, balance.frozen) == (D("0"), D("0"), D("1010"))
+    assert case.forfeit_at == frozen_at + relativedelta(months=18)  # R-DOR-5
+    # A commission earned while frozen is credited but cannot leave the Affiliate balance.
+    deposit_manual_create(user=friend, amount=D("20"), memo="bank transfer")
+    assert balance_get(user=user).affiliate == D("1.00")
+    with pytest.raises(AffiliateRefused, match="frozen"):
+        affiliate_transfer(user=user, amount=D("1.00"))
+    with pytest.raises(WithdrawalRefused, match="frozen"):
+        withdrawal_request(user=user)
+    client.force_login(user)
+    page = client.post(reverse("billing:affiliates"), {"amount": "1.00"}).content.decode()
+    assert "Your balance is frozen after a long inactivity" in page
+    assert balance_get(user=user).affiliate == D("1.00")
+    page = client.get(reverse("billing:withdrawals")).content.decode()
+    assert "$1,010.00 of Deposited Funds and Affiliate balance are frozen" in page
+
+    # Restored on request (R-DOR-5): each part back where it was.
+    dormancy_restore_request(user=user, now=frozen_at + relativedelta(months=2))
+    balance = balance_get(user=user)
+    assert (balance.deposited, balance.affiliate, balance.frozen) == (D("980"), D("31"), D("0"))
+    assert balance.promotional == 0  # R-DOR-3: stays forfeited
+    affiliate_transfer(user=user, amount=D("31"))
+    assert balance_get(user=user).deposited == D("1011")
+    assert_ledger_ok()
+
+
+def test_an_affiliate_balance_alone_is_frozen_and_forfeited(
+    clock, django_capture_on_commit_callbacks, assert_ledger_ok
+):
+    # R-DOR-1/2/4: an account whose only money is its Affiliate balance gets its case too;
+    # under 1,000 USD it is forfeited 6 months after the freeze, then only staff restore it.
+    base, since = clock
+    user = UserFactory()
+    _affiliate(user, "40")
+    type(user).objects.filter(pk=user.pk).update(last_activity_at=since)
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    case = DormancyCase.objects.get(user=user)
+    assert case.state == State.NOTICED
+    frozen_at = base + timedelta(days=14, hours=1)
+    _run(frozen_at, django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert (case.state, case.frozen_deposited, case.frozen_affiliate) == (
+        State.FROZEN, D("0"), D("40"),
+    )  # fmt: skip
+    assert (balance_get(user=user).affiliate, balance_get(user=user).frozen) == (0, D("40"))
+    assert case.forfeit_at == frozen_at + relativedelta(months=6)  # R-DOR-4
+    forfeitures = system_balance(Account.Kind.FORFEITURES)
+
+    _run(case.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    _run(case.forfeit_at + timedelta(hours=1), django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert (case.state, case.forfeited) == (State.FORFEITED, D("40"))
+    assert system_balance(Account.Kind.FORFEITURES) - forfeitures == D("40")
+    assert balance_get(user=user).frozen == 0
+    dormancy_restore_goodwill(case_id=case.pk, actor=StaffFactory(), reason="asked by ticket")
+    balance = balance_get(user=user)
+    assert (balance.affiliate, balance.deposited) == (D("40"), D("0"))
+    assert_ledger_ok()

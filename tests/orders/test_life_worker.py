@@ -50,7 +50,7 @@ def test_drip_feed_portions_go_out_once_each_in_sequence(
 
 
 @pytest.mark.usefixtures("celery_worker")
-def test_refill_is_sent_and_followed_by_the_worker(sim_provider, simulator):
+def test_refill_is_sent_and_followed_by_the_worker(sim_provider, simulator, assert_ledger_ok):
     # R-ORD-13: refill to the provider, refill_status polled until it ends.
     service = ServiceFactory(rate=D("2.50"), min_quantity=50, max_quantity=50000, refill=True,
                              refill_days=30)  # fmt: skip
@@ -71,10 +71,14 @@ def test_refill_is_sent_and_followed_by_the_worker(sim_provider, simulator):
     final = wait_for(ended, timeout=30, what="the refill to end")
     assert final.status == "completed"
     assert final.provider_refill_id in simulator.refills
+    assert balance_get(user=user).total == D("10") - D("2.50")  # a refill costs nothing
+    assert_ledger_ok()
 
 
 @pytest.mark.usefixtures("celery_worker")
-def test_subscription_cycles_run_and_pause_when_unfunded(sim_provider, simulator, settings):
+def test_subscription_cycles_run_and_pause_when_unfunded(
+    sim_provider, simulator, settings, assert_ledger_ok
+):
     # R-ORD-11: cycles charged as they run; unfundable ones skipped; paused after N (3).
     service = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, rate=D("2.00"), min_quantity=50,
                              max_quantity=5000, link_rule="username")  # fmt: skip
@@ -93,3 +97,4 @@ def test_subscription_cycles_run_and_pause_when_unfunded(sim_provider, simulator
     assert Order.objects.filter(parent=order).count() == 2
     assert sub.next_cycle_at is None
     assert timezone.now()
+    assert_ledger_ok()

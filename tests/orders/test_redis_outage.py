@@ -1,21 +1,27 @@
 """Issue 9, item 3: with Redis unreachable (a real port where nothing listens), every surface
 follows the README's outage policy: the API answers JSON and keeps a per-process limit
 (R-KEY-4), sign-in fails closed with a clear page (R-AUP-4), New Order keeps taking orders,
-and orders placed while the broker is down are relayed by the due rows once it is back."""
+and orders placed while the broker is down are relayed by the due rows once it is back.
+Issue 10: a refill or a cancel asked while the broker is down is saved, answered, and sent
+by the due rows (a refill) or the next poll (a cancel) once it is back."""
 
 import socket
 import threading
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.services import api_key_issue
-from orders.models import Order
-from orders.services.relay import orders_relay_due
+from orders.models import Order, Refill
+from orders.services.relay import orders_poll, orders_relay_due
+from orders.services.relay.refill import refills_due
 from smmpanel.celery import app as celery_app
+from tests.catalog.factories import ProviderServiceFactory, ServiceFactory
 from tests.factories import PASSWORD, UserFactory
-from tests.orders.factories import LINK, funded_customer
+from tests.orders.factories import LINK, funded_customer, place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RelayState = Order.RelayState
@@ -66,8 +72,8 @@ def cache_down(settings):
     return settings
 
 
-@pytest.fixture
-def broker_down():
+@contextmanager
+def _broker_on_dead_port():
     """The Celery broker on a Redis port where nothing listens; tasks really published."""
     conf = celery_app.conf
     saved = conf.broker_url, conf.task_always_eager
@@ -79,9 +85,17 @@ def broker_down():
     conf.broker_url = f"redis://127.0.0.1:{_dead_port()}/0"
     conf.task_always_eager = False
     reset_pools()
-    yield
-    conf.broker_url, conf.task_always_eager = saved
-    reset_pools()
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.task_always_eager = saved
+        reset_pools()
+
+
+@pytest.fixture
+def broker_down():
+    with _broker_on_dead_port():
+        yield
 
 
 def test_the_api_answers_json_and_keeps_a_per_process_limit(client, settings):
@@ -171,3 +185,53 @@ def test_a_redis_that_hangs_fails_like_one_that_is_down(
         conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
         celery_app._pool = celery_app.amqp._producer_pool = None
     assert Order.objects.get(user=user).relay_state == RelayState.QUEUED  # kept for the sweep
+
+
+def test_a_refill_and_a_cancel_asked_while_the_broker_is_down_are_kept(
+    client, routed_service, sim_provider, simulator, settings, assert_ledger_ok
+):  # R-ORD-13, R-ORD-6: the change is saved and answered, never a 500, and none is lost
+    user = funded_customer(deposited="10")
+    refill_service = ServiceFactory(
+        rate=Decimal("2.50"), min_quantity=50, max_quantity=50000, refill=True, refill_days=30
+    )
+    ProviderServiceFactory(service=refill_service, provider=sim_provider, remote_service_id="101")
+    simulator.step_seconds = 0
+    done = place(user, refill_service, quantity=1000)  # broker up: sent inline
+    Order.objects.filter(pk=done.pk).update(poll_due_at=timezone.now())
+    orders_poll()
+    done.refresh_from_db()
+    assert done.status == Order.Status.COMPLETED
+    waiting = place(user, routed_service, quantity=1000, link=f"{LINK}wait")
+    waiting.refresh_from_db()
+    assert waiting.relay_state == RelayState.PLACED
+    simulator.force_status(waiting.provider_order_id, "Pending")  # cancel is still possible
+    client.force_login(user)
+
+    with _broker_on_dead_port():
+        refill_response = client.post(f"/orders/{done.pk}/refill/")
+        cancel_response = client.post(f"/orders/{waiting.pk}/cancel/")
+    assert refill_response.status_code == 302
+    assert cancel_response.status_code == 302
+    refill = Refill.objects.get(order=done)
+    assert (refill.status, refill.relay_state) == ("pending", "queued")
+    waiting.refresh_from_db()
+    assert waiting.cancel_requested_at is not None
+    assert waiting.cancel_sent_at is None
+    assert not simulator.refills
+
+    # The broker is back (tasks inline again): the refill's due row sends it, the next poll
+    # of the waiting order asks the provider to cancel it.
+    Refill.objects.filter(pk=refill.pk).update(due_at=timezone.now())
+    refills_due()
+    refill.refresh_from_db()
+    assert refill.relay_state == "sent"
+    assert len(simulator.refills) == 1
+    Order.objects.filter(pk=waiting.pk).update(poll_due_at=timezone.now())
+    orders_poll()
+    Order.objects.filter(pk=waiting.pk).update(poll_due_at=timezone.now())
+    orders_poll()
+    connection.close()
+    waiting.refresh_from_db()
+    assert waiting.status == Order.Status.CANCELED
+    assert waiting.refunded == waiting.charge
+    assert_ledger_ok()

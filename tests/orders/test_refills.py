@@ -31,6 +31,15 @@ from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_each_scenario(assert_ledger_ok):
+    """Issue 10, Done when 1: ``ledger_check`` passes after each scenario (R-BAL-3)."""
+    yield
+    assert_ledger_ok()
+
+
 DISABLED = "Refill is disabled for this service"
 NOT_READY = "The refill task is not completed for this order"
 
@@ -423,11 +432,108 @@ def test_refused_request_raises_with_a_message(completed, customer):
     assert not Refill.objects.exists()
 
 
+def test_staff_mark_an_order_overlapped_in_admin_and_it_loses_refill_and_claims(
+    completed, customer, staff_client
+):  # R-ORD-12, R-ORD-13, R-ORD-14
+    from support.exceptions import ClaimRefused
+    from support.models import Ticket
+    from support.services import claim_check, ticket_open
+
+    order = completed()
+    assert refill_refusal(order=order) is None
+    assert claim_check(order=order)  # its claim window is open
+    url = "/admin/orders/order/"
+    asked = staff_client.post(url, {"action": "mark_overlapped", "_selected_action": [order.pk]})
+    assert 'name="reason"' in asked.content.decode()  # a reason first, like the other actions
+    assert not Order.objects.get(pk=order.pk).overlapped
+    done = staff_client.post(
+        url, {"action": "mark_overlapped", "_selected_action": [order.pk], "apply": "1",
+              "reason": "Also ordered on another panel for the same link."},
+    )  # fmt: skip
+    assert done.status_code == 302
+    order.refresh_from_db()
+    assert order.overlapped
+    event = order.events.last()
+    assert (event.cause, event.actor, event.staff_only) == ("staff", staff_client.staff, False)
+    assert "Also ordered on another panel" in event.note
+    page = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "Overlapped" in page
+
+    with pytest.raises(RefillRefused) as refused:
+        refill_request(user=customer, order=order)
+    assert refused.value.api_message == DISABLED
+    assert "overlapped another order" in refused.value.message
+    with pytest.raises(ClaimRefused, match="overlapped another order"):
+        ticket_open(
+            user=customer, kind=Ticket.Kind.ORDER, subject="Dropped", body="Half are gone.",
+            order_ids=[order.pk], problem=Ticket.Problem.NON_DELIVERY,
+        )  # fmt: skip
+    assert not Refill.objects.exists()
+    # Marking twice is refused and writes nothing more.
+    staff_client.post(
+        url, {"action": "mark_overlapped", "_selected_action": [order.pk], "apply": "1",
+              "reason": "again"},
+    )  # fmt: skip
+    assert order.events.filter(note__contains="Overlapped").count() == 1
+
+
+def test_a_drip_feed_is_refilled_portion_by_portion_never_through_its_parent(
+    customer, refill_service, simulator, settings, api, client, django_capture_on_commit_callbacks
+):  # R-ORD-13, R-ORD-10: one path, and the daily limit holds on it
+    from orders.services.relay import dripfeed_release_due
+
+    settings.ORDERS_REFILL_PER_DAY = 1
+    refill_service.dripfeed = True
+    refill_service.save()
+    simulator.step_seconds = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        parent = place(customer, refill_service, quantity=500, extra={"runs": 2, "interval": 0})
+    for _ in range(2):
+        Order.objects.filter(poll_due_at__isnull=False).update(poll_due_at=timezone.now())
+        orders_poll()
+        with django_capture_on_commit_callbacks(execute=True):
+            dripfeed_release_due()
+    parent.refresh_from_db()
+    first, second = Order.objects.filter(parent=parent).order_by("portion")
+    assert parent.status == first.status == second.status == Order.Status.COMPLETED
+
+    # The parent refuses and points at its portions: web, service and API alike.
+    refusal = refill_refusal(order=parent)
+    assert "portion by portion" in refusal.message
+    assert f"#{first.pk}, #{second.pk}" in refusal.message
+    assert refusal.api_message == DISABLED
+    assert api(customer, action="refill", order=str(parent.pk)) == {"error": DISABLED}
+    client.force_login(customer)
+    page = client.get(f"/orders/{parent.pk}/").content.decode()
+    assert 'id="refill-order"' not in page
+    assert "portion by portion" in page
+    assert "refill-button" not in client.get("/orders/").content.decode()
+    with pytest.raises(RefillRefused):
+        refill_request(user=customer, order=parent)
+
+    # Each portion is refilled at the provider, once a day each.
+    refill = _request(django_capture_on_commit_callbacks, first)
+    refill.refresh_from_db()
+    assert refill.relay_state == "sent"
+    assert simulator.refills[refill.provider_refill_id].order == first.provider_order_id
+    Refill.objects.filter(pk=refill.pk).update(status="completed", relay_state="done")
+    assert "once a day" in refill_refusal(order=first).message
+    assert "portion by portion" in refill_refusal(order=parent).message
+    assert Refill.objects.filter(order=parent).count() == 0
+    # An overlapped drip-feed (R-ORD-12) voids the refill of every portion.
+    from orders.services import order_mark_overlapped
+
+    order_mark_overlapped(order_id=parent.pk, actor=StaffFactory(), reason="Placed elsewhere.")
+    second.refresh_from_db()
+    assert "overlapped" in refill_refusal(order=second).message
+
+
 # --- pages --------------------------------------------------------------------------------------
 def test_refill_button_on_order_page_and_list_and_the_refills_page(
-    completed, customer, client, django_capture_on_commit_callbacks
+    completed, customer, client, settings, django_capture_on_commit_callbacks
 ):
     # R-ORD-13: the button shows on eligible orders with the window left; refusals are said.
+    settings.ORDERS_REFILL_PER_DAY = 1
     order = completed()
     client.force_login(customer)
     page = client.get(f"/orders/{order.pk}/").content.decode()
@@ -447,6 +553,16 @@ def test_refill_button_on_order_page_and_list_and_the_refills_page(
     response = client.post(f"/orders/{order.pk}/refill/", follow=True)
     assert "already being worked on" in response.content.decode()
     assert Refill.objects.count() == 1
+    # The Orders list shows no Refill button while one is open, nor once the day's are used.
+    listing = client.get("/orders/").content.decode()
+    assert "refill-button" not in listing
+    assert "Refill in progress" in listing
+    Refill.objects.filter(pk=refill.pk).update(status="completed", relay_state="done")
+    listing = client.get("/orders/").content.decode()
+    assert "refill-button" not in listing
+    assert "Daily refill limit reached" in listing
+    Refill.objects.filter(pk=refill.pk).update(created_at=timezone.now() - timedelta(days=1))
+    assert "refill-button" in client.get("/orders/").content.decode()
 
 
 def test_someone_elses_order_cannot_be_refilled(completed, client):

@@ -22,6 +22,15 @@ from tests.orders.factories import funded_customer, place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_each_scenario(assert_ledger_ok):
+    """Issue 10, Done when 1: ``ledger_check`` passes after each scenario (R-BAL-3)."""
+    yield
+    assert_ledger_ok()
+
+
 FUTURE = (timezone.now() + timedelta(days=40)).strftime("%d/%m/%Y")
 
 
@@ -68,6 +77,7 @@ def test_subscription_takes_its_fields_and_costs_nothing_until_a_cycle(sub_servi
     assert balance_get(user=user).total == D("5")
     answer = api_status(user=user, params={"order": str(order.pk)})
     assert (answer["posts"], answer["expiry"], answer["status"]) == ("0", FUTURE, "Pending")
+    assert (answer["charge"], answer["remains"]) == ("0.00", "0")  # no cycle ordered yet
 
 
 @pytest.mark.parametrize(
@@ -121,7 +131,13 @@ def test_each_cycle_is_an_order_charged_when_it_runs(
     assert Subscription.objects.get(order=order).state == "completed"
     assert _due(django_capture_on_commit_callbacks) == 0
     assert Order.objects.filter(parent=order).count() == 2
-    assert api_status(user=user, params={"order": str(order.pk)})["posts"] == "2"
+    answer = api_status(user=user, params={"order": str(order.pk)})
+    assert answer["posts"] == "2"
+    # Its charge is its cycles' (2 x 1.00), its remains what they have still to deliver.
+    cycles = Order.objects.filter(parent=order)
+    assert answer["charge"] == "2.00"
+    undelivered = sum(c.quantity if c.remains is None else c.remains for c in cycles)
+    assert answer["remains"] == str(undelivered) != "500"  # not the subscription's max
     assert_ledger_ok()
 
 

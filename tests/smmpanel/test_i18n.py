@@ -244,6 +244,17 @@ def test_view_messages_are_spanish_and_money_keeps_its_rule(client):
 
 
 @pytest.mark.django_db
+def test_withdrawal_and_affiliate_form_errors_are_spanish(client, customer):
+    # The two page errors the views write themselves (R-WDR-3's confirmation, R-PRO-3's move).
+    client.force_login(customer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    withdrawals = client.post(reverse("billing:withdrawals"), {"expected_amount": "x"})
+    assert "Revisa el importe y vuelve a confirmar." in html.unescape(withdrawals.content.decode())
+    affiliates = client.post(reverse("billing:affiliates"), {"amount": "diez"})
+    assert "Escribe un importe en dólares y centavos." in html.unescape(affiliates.content.decode())
+
+
+@pytest.mark.django_db
 def test_new_order_refusal_and_script_texts_are_spanish(client):
     """A New Order refusal (the service's message) and the script's texts (data-text-* on the
     form, translated by the template) render in Spanish; the API keeps its English wording."""

@@ -49,6 +49,7 @@ from orders.services.lifecycle import (
     orders_locking,
     relay_move_bulk,
 )
+from smmpanel.outage import enqueue_on_commit
 
 Status = Order.Status
 Cause = OrderEvent.Cause
@@ -270,7 +271,7 @@ def _release_batch(*, now, size: int) -> int:
                 Order.objects.filter(match, relay_state=RelayState.SCHEDULED).update(
                     due_at=now + timedelta(minutes=interval)
                 )
-            orders_relay_batch_task.delay_on_commit(go_ids)
+            enqueue_on_commit(orders_relay_batch_task, go_ids)  # else the relay sweep sends
     return len(rows)
 
 

@@ -102,6 +102,7 @@ def order_provider_status_apply(*, order_id: int, provider_id: int, data: dict) 
             order.remains = remains  # R-ORD-5: tracked until it ends
         if new == Status.PENDING:
             _stuck_check(order=order, now=now)
+            _cancel_lost_check(order=order)
         if new != order.status and new in ACTIVE_STATUSES and new != Status.PENDING:
             order_transition(order=order, new=new, cause=Cause.PROVIDER)
         else:
@@ -144,6 +145,15 @@ def _stuck_check(*, order: Order, now) -> None:
         ),
     )
     order_event_add(order=order, cause=Cause.SYSTEM, note=order.relay_error, staff_only=True)
+
+
+def _cancel_lost_check(*, order: Order) -> None:
+    """A cancel requested but never sent (its message was lost while the broker was down):
+    ask the provider now (R-ORD-6). Asking twice is harmless (``order_cancel_relay``)."""
+    if order.cancel_requested_at is not None and order.cancel_sent_at is None:
+        from orders.services.lifecycle import _relay_cancel_on_commit
+
+        _relay_cancel_on_commit(order)
 
 
 def _poll_claim(*, provider_id: int, now) -> list[tuple[int, int]]:

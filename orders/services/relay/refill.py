@@ -41,6 +41,7 @@ from catalog.provider_client import (
 from orders.models import OrderEvent, Refill, RefillRelay, RefillStatus, RefillUnsupported
 from orders.services.refills import refill_note, refill_relay_move, refill_transition
 from orders.services.relay.common import count_parse, lease, relay_backoff, seconds
+from smmpanel.outage import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 Cause = OrderEvent.Cause
@@ -276,7 +277,7 @@ def refills_due(*, max_batches: int | None = None) -> int:
         # Due again after a lease if the message is lost; the send claims it meanwhile.
         Refill.objects.filter(pk__in=due).update(due_at=now + lease())
         if due:
-            refill_send_batch_task.delay_on_commit(due)
+            enqueue_on_commit(refill_send_batch_task, due)  # else due again after the lease
     handled += len(due)
     with transaction.atomic():
         stuck = list(
