@@ -275,3 +275,24 @@ def test_a_notice_is_written_and_mailed_in_the_customers_language(
     assert "Ábrelo en tu cuenta" in to_customer.alternatives[0][0]
     assert "ended Partial" in to_other.subject
     assert '<html lang="en' in to_other.alternatives[0][0]
+
+
+@pytest.mark.django_db
+def test_money_out_refusals_are_spanish(customer):
+    """Closing the account, restoring a frozen balance, moving the Affiliate balance: the
+    customer's refusals in their language (R-ACC-6, R-DOR-4, R-PRO-3)."""
+    from billing.exceptions import AffiliateRefused, ClosureRefused, DormancyRefused
+    from billing.services.affiliates import affiliate_transfer
+    from billing.services.closure import account_close
+    from billing.services.dormancy import dormancy_restore_request
+
+    with translation.override("es"):
+        with pytest.raises(ClosureRefused) as closing:
+            account_close(user=customer, confirmation="someone else")
+        with pytest.raises(DormancyRefused) as restoring:
+            dormancy_restore_request(user=customer)
+        with pytest.raises(AffiliateRefused) as moving:
+            affiliate_transfer(user=customer, amount=Decimal("1"))
+    assert closing.value.message == "Escribe tu nombre de usuario exactamente para confirmar."
+    assert restoring.value.message == "Tu saldo no está congelado."
+    assert moving.value.message == "Eso es más que tu saldo de afiliado."
