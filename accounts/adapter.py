@@ -5,13 +5,14 @@ from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import USERNAME_SKELETON, username_normalize, username_skeleton
 
 from .geo import client_ip
 
-USERNAME_CHARACTERS = "Use only English letters, digits and the characters @ . + - _."
-USERNAME_TOO_CLOSE = "That username is too close to one already taken."
+USERNAME_CHARACTERS = _("Use only English letters, digits and the characters @ . + - _.")
+USERNAME_TOO_CLOSE = _("That username is too close to one already taken.")
 
 
 class AccountAdapter(DefaultAccountAdapter):

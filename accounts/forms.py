@@ -1,5 +1,6 @@
 from django import forms
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -15,16 +16,16 @@ class SignupForm(forms.Form):
 
     is_adult = forms.BooleanField(
         label=_("I am 18 years or older"),
-        error_messages={"required": "You must be 18 or older to use the panel."},
+        error_messages={"required": _("You must be 18 or older to use the panel.")},
     )
     accept_terms = forms.BooleanField(
-        error_messages={"required": "You must accept the Terms of Service to sign up."},
+        error_messages={"required": _("You must accept the Terms of Service to sign up.")},
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accept_terms"].label = format_html(
-            'I accept the <a href="{}" target="_blank">Terms of Service</a>',
+            _('I accept the <a href="{}" target="_blank">Terms of Service</a>'),
             reverse("legal:document", args=[Document.Kind.TERMS]),
         )
 
@@ -43,6 +44,7 @@ class SignupForm(forms.Form):
             terms=self.terms,
             ip_address=client_ip(request),
             device=getattr(request, "device_id", None),
+            language=translation.get_language(),  # issue 14: their notices' language
         )
         # Issue 12 (R-PRO-3): a sign-up through a referral link is linked to its referrer.
         from billing.services.affiliates import referral_attach

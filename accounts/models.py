@@ -53,6 +53,9 @@ class User(AbstractUser):
     )
     # Issue 12 (R-DOR-1): the last sign-in, deposit or order, kept by those services.
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Issue 14: the language the customer chose with the switcher (or signed up in); their
+    # notices and mails are written in it. Empty: the site's default (settings.LANGUAGE_CODE).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         constraints = [

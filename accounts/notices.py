@@ -7,7 +7,25 @@ dormancy notices of R-DOR-2/R-DOR-4) cannot be turned off.
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def _notice_text(message: str, params: dict) -> str:
+    text = gettext(message)
+    return text % params if params else text
+
+
+_notice_text_lazy = lazy(_notice_text, str)
+
+
+def notice_text(message: str, **params) -> Promise:
+    """A notice's subject or body, translated when ``notice_send`` writes it in the customer's
+    language (not in the language of the request or task that caused it). Mark ``message``
+    with ``gettext_noop``; its ``%(name)s`` placeholders are filled from ``params`` (a lazy
+    param, such as a choice's label, is translated with it)."""
+    return _notice_text_lazy(message, params)
 
 
 @dataclass(frozen=True)

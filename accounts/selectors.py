@@ -1,4 +1,5 @@
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 
 from billing.selectors import balance_frozen
 from legal.selectors import account_held
@@ -6,6 +7,11 @@ from smmpanel.readcache import cached
 
 from . import apikeys
 from .models import ApiKey, Notice
+
+
+def user_language(user) -> str:
+    """The language the customer's notices and mails are written in (issue 14)."""
+    return user.language or settings.LANGUAGE_CODE
 
 
 def user_has_totp(user) -> bool:

@@ -5,7 +5,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 
 from legal.models import Document
 from legal.services import acceptance_record
@@ -15,16 +17,24 @@ from . import apikeys
 from .exceptions import AccountStatusRefused
 from .geo import ip_country
 from .models import AccountSignal, AccountStatusChange, ApiKey, Notice, NoticeMailOff, SignIn, User
+from .notices import notice_text
 
 
 def user_signup_complete(
-    *, user, terms: Document, ip_address: str | None, device: str | None = None
+    *,
+    user,
+    terms: Document,
+    ip_address: str | None,
+    device: str | None = None,
+    language: str = "",
 ) -> None:
     """Record the 18+ confirmation and the accepted Terms version with time (R-ACC-1), and the
-    sign-up IP and device that link accounts of one person (R-ACC-4)."""
+    sign-up IP and device that link accounts of one person (R-ACC-4). ``language`` is the one
+    the sign-up page was shown in: the customer's notices are written in it (issue 14)."""
     with transaction.atomic():
         user.adult_confirmed_at = timezone.now()
-        user.save(update_fields=["adult_confirmed_at"])
+        user.language = _language_supported(language)
+        user.save(update_fields=["adult_confirmed_at", "language"])
         acceptance_record(user=user, document=terms, ip_address=ip_address)
         if ip_address and ipaddress.ip_address(ip_address).is_global:
             account_signal_record(user=user, kind=AccountSignal.Kind.SIGNUP_IP, value=ip_address)
@@ -48,9 +58,13 @@ def _linked_limit_check(*, user) -> None:
             actor=None,
         )
         notice_send(
-            user=user, kind="linked_accounts", subject="Your account needs approval",
-            body="You have more linked accounts than we allow without approval. Open a ticket "
-            "and tell us about your agency or reseller business; ordering is paused until then.",
+            user=user, kind="linked_accounts",
+            subject=notice_text(gettext_noop("Your account needs approval")),
+            body=notice_text(gettext_noop(
+                "You have more linked accounts than we allow without approval. Open a ticket "
+                "and tell us about your agency or reseller business; ordering is paused until "
+                "then."
+            )),
         )  # fmt: skip
 
 
@@ -171,15 +185,44 @@ def account_reinstate(*, user, reason: str, actor) -> AccountStatusChange:
     return change
 
 
+def _language_supported(language: str) -> str:
+    """``language`` as one of settings.LANGUAGES (``es-AR`` is ``es``), or "" if none fits."""
+    try:
+        return translation.get_supported_language_variant(language or "")
+    except LookupError:
+        return ""
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Keep the language the customer chose (the switcher, issue 14): their notices and mails
+    are written in it from now on. An unknown language changes nothing."""
+    language = _language_supported(language)
+    if language and language != user.language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
 def notice_send(
-    *, user, kind: str, subject: str, body: str = "", url: str = "", email: bool = True
+    *,
+    user,
+    kind: str,
+    subject: str | Promise,
+    body: str | Promise = "",
+    url: str = "",
+    email: bool = True,
 ) -> Notice:
     """Tell ``user`` something: an in-account notice, and a mail sent by Celery after commit.
 
-    The mail goes only to a verified address (R-ACC-3); the task records when it was sent.
+    ``subject`` and ``body`` are written in the customer's language (``user_language``): pass
+    them lazy (``accounts.notices.notice_text`` or ``gettext_lazy``) so that they are
+    translated here, not in the language of whoever caused the notice. The mail goes only to
+    a verified address (R-ACC-3); the task records when it was sent.
     """
+    from .selectors import user_language
     from .tasks import notice_email_task
 
+    with translation.override(user_language(user)):
+        subject, body = str(subject)[: Notice._meta.get_field("subject").max_length], str(body)
     notice = Notice.objects.create(user=user, kind=kind, subject=subject, body=body, url=url)
     if email and notice_mail_wanted(user=user, kind=kind):
         notice_email_task.delay_on_commit(notice.id)
@@ -215,6 +258,8 @@ def notice_email(*, notice_id: int) -> bool:
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
+    from .selectors import user_language
+
     with transaction.atomic():
         notice = (
             Notice.objects.select_for_update().select_related("user").filter(id=notice_id).first()
@@ -233,8 +278,9 @@ def notice_email(*, notice_id: int) -> bool:
             "account_link": f"{settings.SITE_URL.rstrip('/')}{reverse('accounts:overview')}",
             "SITE_NAME": settings.SITE_NAME,
         }
-        text = render_to_string("accounts/email/notice.txt", context).strip()
-        html = render_to_string("accounts/email/notice.html", context)
+        with translation.override(user_language(notice.user)):  # the mail's own words
+            text = render_to_string("accounts/email/notice.txt", context).strip()
+            html = render_to_string("accounts/email/notice.html", context)
         prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
         send_mail(prefix + notice.subject, text, None, [notice.user.email], html_message=html)
         notice.emailed_at = timezone.now()

@@ -78,3 +78,18 @@ def notice_read(request, notice_id: int):
 def notices_read(request):
     services.notices_mark_read(user=request.user)
     return _back(request)
+
+
+def language_set(request):
+    """The footer's language switcher (issue 14): Django's ``set_language`` (the cookie), and
+    for a signed-in customer the choice is kept, so notices and mails are written in it."""
+    from django.views.i18n import set_language
+
+    response = set_language(request)
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and settings.LANGUAGE_COOKIE_NAME in response.cookies
+    ):
+        services.user_language_set(user=request.user, language=request.POST.get("language", ""))
+    return response

@@ -32,9 +32,14 @@ class AddFundsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         low, high = settings.DEPOSIT_MIN, settings.DEPOSIT_MAX  # R-PAY-5
-        self.fields["amount"].help_text = f"From {_usd(low)} to {_usd(high)}."
+        self.fields["amount"].help_text = _("From %(low)s to %(high)s.") % {
+            "low": _usd(low),
+            "high": _usd(high),
+        }
         self.fields["amount"].widget.attrs.update({"min": str(low), "max": str(high)})
-        self.fields["promo_code"].help_text = "Optional: its bonus is added as Promotional Credit."
+        self.fields["promo_code"].help_text = _(
+            "Optional: its bonus is added as Promotional Credit."
+        )
 
     def clean_amount(self):
         try:

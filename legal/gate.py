@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from accounts.geo import country_restricted, ip_country
 
 TERMS_API_ERROR = "You must accept the new Terms of Service before ordering"
@@ -26,15 +28,23 @@ class Refusal:
     api_message: str  # API v2 error string
 
 
-def region_refusal(*, ip: str | None, what: str = "Orders") -> Refusal | None:
+def region_refusal(*, ip: str | None, signup: bool = False) -> Refusal | None:
+    """Orders (or, with ``signup``, sign-ups) from a restricted region (R-AUP-3)."""
     country = ip_country(ip)
     if not country_restricted(country):
         return None
+    if signup:
+        message = gettext(
+            "Sign-ups from your region (%(country)s) are not accepted under our Acceptable "
+            "Use Policy."
+        )
+    else:
+        message = gettext(
+            "Orders from your region (%(country)s) are not accepted under our Acceptable Use "
+            "Policy."
+        )
     return Refusal(
-        kind="region",
-        message=f"{what} from your region ({country}) are not accepted under our Acceptable "
-        "Use Policy.",
-        api_message=REGION_API_ERROR,
+        kind="region", message=message % {"country": country}, api_message=REGION_API_ERROR
     )
 
 
@@ -45,14 +55,18 @@ def _account_refusal(*, user) -> Refusal | None:
     if account_held(user=user):
         return Refusal(
             kind="hold",
-            message="Your account is under review; ordering is paused until staff finish it.",
+            message=gettext(
+                "Your account is under review; ordering is paused until staff finish it."
+            ),
             api_message=HOLD_API_ERROR,
         )
     if balance_frozen(user=user):  # R-DOR-2: until the customer asks to restore it
         return Refusal(
             kind="frozen",
-            message="Your balance is frozen after a long inactivity; ask us to restore it "
-            "before ordering.",
+            message=gettext(
+                "Your balance is frozen after a long inactivity; ask us to restore it before "
+                "ordering."
+            ),
             api_message=FROZEN_API_ERROR,
         )
     return None
@@ -73,7 +87,9 @@ def ordering_refusal(*, user, ip: str | None, by_api_key: bool = False) -> Refus
     if terms_acceptance_due(user=user) is not None:
         return Refusal(
             kind="terms",
-            message="Our Terms of Service changed: accept the new version before ordering.",
+            message=gettext(
+                "Our Terms of Service changed: accept the new version before ordering."
+            ),
             api_message=TERMS_API_ERROR,
         )
     return None

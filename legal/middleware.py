@@ -38,7 +38,7 @@ class ComplianceMiddleware:
 
     @staticmethod
     def _signup(request):
-        refusal = region_refusal(ip=client_ip(request), what="Sign-ups")
+        refusal = region_refusal(ip=client_ip(request), signup=True)
         if refusal is not None:
             return render(request, "legal/refused.html", {"refusal": refusal}, status=403)
         return None

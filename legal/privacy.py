@@ -22,6 +22,7 @@ from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from smmpanel.exceptions import DomainError
 
@@ -419,18 +420,21 @@ def data_exports_purge(*, now=None) -> int:
 # --- correction and deletion -------------------------------------------------------------------
 def correction_request(*, user, text: str) -> PrivacyRequest:
     """The customer asks staff to correct something (R-PRV-3); staff answer it."""
+    from accounts.notices import notice_text
     from accounts.services import notice_send
 
     text = (text or "").strip()
     if not text:
-        raise PrivacyRefused("Say what is wrong and what it should be.")
+        raise PrivacyRefused(gettext("Say what is wrong and what it should be."))
     with transaction.atomic():
         request = PrivacyRequest.objects.create(
             user=user, kind=PrivacyRequest.Kind.CORRECTION, text=text[:5000]
         )
         notice_send(
-            user=user, kind="privacy_request", subject="We received your correction request",
-            body="Our staff will correct your data or tell you why not.", email=False,
+            user=user, kind="privacy_request",
+            subject=notice_text(gettext_noop("We received your correction request")),
+            body=notice_text(gettext_noop("Our staff will correct your data or tell you why not.")),
+            email=False,
         )  # fmt: skip
     return request
 
@@ -471,11 +475,13 @@ def account_erase(*, user, actor=None) -> PrivacyRequest:
         user = User.objects.select_for_update().get(pk=user.pk)
         if account_held(user=user):
             raise PrivacyRefused(
-                "Your account is under review; your data can be deleted once the review ends."
+                gettext(
+                    "Your account is under review; your data can be deleted once the review ends."
+                )
             )
         if Order.objects.filter(user=user, status__in=ACTIVE_STATUSES).exists():
             raise PrivacyRefused(
-                "You have orders in progress: delete your data once they have finished."
+                gettext("You have orders in progress: delete your data once they have finished.")
             )
         request = PrivacyRequest.objects.create(
             user=user, kind=PrivacyRequest.Kind.DELETION, status=PrivacyRequest.Status.DONE,

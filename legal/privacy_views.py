@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,15 +25,15 @@ from .privacy import (
 
 class CorrectionForm(forms.Form):
     text = forms.CharField(
-        label="What is wrong, and what should it be?",
+        label=gettext_lazy("What is wrong, and what should it be?"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
     )
 
 
 class DeletionForm(forms.Form):
-    password = forms.CharField(label="Your password", widget=forms.PasswordInput)
-    confirm = forms.CharField(label='Type "DELETE" to confirm')
+    password = forms.CharField(label=gettext_lazy("Your password"), widget=forms.PasswordInput)
+    confirm = forms.CharField(label=gettext_lazy('Type "DELETE" to confirm'))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,12 +42,12 @@ class DeletionForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(_("That is not your password."))
         return password
 
     def clean_confirm(self):
         if self.cleaned_data["confirm"].strip() != "DELETE":
-            raise forms.ValidationError("Type DELETE in capitals to confirm.")
+            raise forms.ValidationError(_("Type DELETE in capitals to confirm."))
         return "DELETE"
 
 

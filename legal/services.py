@@ -69,8 +69,10 @@ def terms_announce(*, document_id: int, batch: int = 500) -> int:
     """Tell every active customer that a material Terms version comes (R-LEG-2): an in-account
     notice and a mail to verified addresses. Safe to run twice: one notice per version."""
     from django.urls import reverse
+    from django.utils.translation import gettext_noop
 
     from accounts.models import User
+    from accounts.notices import notice_text
     from accounts.services import notice_send
 
     document = Document.objects.get(pk=document_id, version__isnull=False)
@@ -88,9 +90,14 @@ def terms_announce(*, document_id: int, batch: int = 500) -> int:
             for user in User.objects.filter(pk__in=ids[start : start + batch]):
                 notice_send(
                     user=user, kind=kind, url=url,
-                    subject=f"Our Terms of Service change on {document.effective_at:%Y-%m-%d}",
-                    body="We have updated our Terms of Service. At your next sign-in you will be "
-                    "asked to read and accept the new version before you can order again.",
+                    subject=notice_text(
+                        gettext_noop("Our Terms of Service change on %(date)s"),
+                        date=f"{document.effective_at:%Y-%m-%d}",
+                    ),
+                    body=notice_text(gettext_noop(
+                        "We have updated our Terms of Service. At your next sign-in you will be "
+                        "asked to read and accept the new version before you can order again."
+                    )),
                 )  # fmt: skip
     return len(ids)
 

@@ -15,7 +15,7 @@ from orders.selectors import OrderFilters
 from orders.services.relay.subscription import DELAYS as SUBSCRIPTION_DELAYS
 
 _CONTROL = {"class": "form-control"}
-EXPIRED_FORM = "This form could not be read as it was sent. Reload the page and try again."
+EXPIRED_FORM = _("This form could not be read as it was sent. Reload the page and try again.")
 _SELECT = {"class": "form-select"}
 
 
@@ -148,14 +148,14 @@ class NewOrderForm(RefusalFormMixin, forms.Form):
                 self.add_error("username", _("Enter the account's username."))
             for name in ("sub_min", "sub_max"):
                 if data.get(name) is None and name not in self.errors:
-                    self.add_error(name, "Needed for a subscription.")
+                    self.add_error(name, _("Needed for a subscription."))
             return data
         if not (data.get("link") or "").strip() and "link" not in self.errors:
             self.add_error("link", _("This field is required."))
         if data.get("dripfeed"):
             for name in ("runs", "interval"):
                 if data.get(name) is None and name not in self.errors:
-                    self.add_error(name, "Needed for drip-feed.")
+                    self.add_error(name, _("Needed for drip-feed."))
         return data
 
     def place_arguments(self) -> dict:
@@ -203,7 +203,8 @@ class MassOrderForm(forms.Form):
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) > settings.ORDERS_MASS_MAX_LINES:
             raise forms.ValidationError(
-                f"At most {settings.ORDERS_MASS_MAX_LINES} lines at a time; this has {len(lines)}."
+                _("At most %(most)s lines at a time; this has %(lines)s.")
+                % {"most": settings.ORDERS_MASS_MAX_LINES, "lines": len(lines)}
             )
         return text
 

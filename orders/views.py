@@ -11,6 +11,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.money import ZERO, money_text, usd_text
@@ -59,7 +60,7 @@ def _service_data(service) -> dict:
     }
 
 
-TOO_MANY = "Too many orders in a short time: wait a minute, then try again."
+TOO_MANY = gettext_lazy("Too many orders in a short time: wait a minute, then try again.")
 
 
 def _placement_limited(view):

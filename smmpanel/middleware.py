@@ -8,12 +8,13 @@ from django.http import JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_lazy
 
 from smmpanel.outage import REDIS_DOWN, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-FORM_REFUSED = (
+FORM_REFUSED = gettext_lazy(
     "The form sent more fields than any page of ours has, so none of it was used. "
     "Reload the page and try again."
 )

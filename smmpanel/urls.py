@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from orders.api import views as api_views
 
 from . import views
@@ -13,7 +14,8 @@ urlpatterns = [
     path("api/v2", api_views.api_v2, name="api_v2"),
     path("api/v2/openapi.json", api_views.openapi, name="api_v2_openapi"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language (issue 14)
+    # the language switcher (issue 14): Django's set_language, and the customer's choice kept
+    path("i18n/setlang/", accounts_views.language_set, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("legal/", include("legal.urls")),

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from support.exceptions import SupportRefused
@@ -36,10 +37,10 @@ class ScreenshotsField(forms.FileField):
 
 
 def _screenshots_help() -> str:
-    return (
-        f"PNG, JPEG, GIF or WebP, up to {settings.SUPPORT_ATTACHMENT_MAX_COUNT} files of "
-        f"{settings.SUPPORT_ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB each."
-    )
+    return gettext("PNG, JPEG, GIF or WebP, up to %(count)s files of %(size)s MB each.") % {
+        "count": settings.SUPPORT_ATTACHMENT_MAX_COUNT,
+        "size": settings.SUPPORT_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    }
 
 
 class RefusalFormMixin:
@@ -65,10 +66,6 @@ class TicketForm(RefusalFormMixin, forms.Form):
         required=False,
         choices=Ticket.Problem.choices,
         widget=forms.Select(attrs=_SELECT),
-        help_text=_(
-            "A claim (not delivered, wrong quantity, not as described) or a refund "
-            "request is accepted within the order's claim window"
-        ),
     )
     body = forms.CharField(
         label=_("Message"), max_length=10000, widget=forms.Textarea(attrs={**_CONTROL, "rows": 6})
@@ -78,11 +75,11 @@ class TicketForm(RefusalFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["screenshots"].help_text = _screenshots_help()
-        self.fields[
-            "problem"
-        ].help_text += (
-            f" ({settings.SUPPORT_CLAIM_WINDOW_DAYS} days after it is Completed or Partial)."
-        )
+        self.fields["problem"].help_text = gettext(
+            "A claim (not delivered, wrong quantity, not as described) or a refund request is "
+            "accepted within the order's claim window (%(days)s days after it is Completed or "
+            "Partial)."
+        ) % {"days": settings.SUPPORT_CLAIM_WINDOW_DAYS}
 
 
 class ReplyForm(RefusalFormMixin, forms.Form):
@@ -162,7 +159,7 @@ class AssignForm(forms.Form):
 
 # --- the abuse form (R-SUP-4): honeypot + signed timestamp, no third-party captcha ----------
 FORM_SALT = "support.abuse.form"
-SPAM = "The form could not be accepted. Reload the page and send it again."
+SPAM = _("The form could not be accepted. Reload the page and send it again.")
 
 
 def abuse_form_token() -> str:
@@ -219,7 +216,7 @@ class AbuseReportForm(RefusalFormMixin, forms.Form):
             raise forms.ValidationError(SPAM, code="spam")
         if age < settings.SUPPORT_ABUSE_MIN_SECONDS:
             raise forms.ValidationError(
-                "That was quick: check the report, then send it again.", code="too_fast"
+                _("That was quick: check the report, then send it again."), code="too_fast"
             )
         return data
 

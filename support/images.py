@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat as _filesizeformat
+from django.utils.translation import gettext, gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from support.exceptions import ImageRefused
@@ -23,7 +24,9 @@ ACCEPTED = {"PNG", "JPEG", "GIF", "WEBP"}
 # Re-encoded as: photos stay JPEG, everything else becomes a lossless PNG (first frame).
 OUTPUT = {"JPEG": ("JPEG", "image/jpeg", "jpg")}
 DEFAULT_OUTPUT = ("PNG", "image/png", "png")
-NOT_AN_IMAGE = "“{name}” is not a PNG, JPEG, GIF or WebP image. Attach screenshots only."
+NOT_AN_IMAGE = gettext_lazy(
+    "“%(name)s” is not a PNG, JPEG, GIF or WebP image. Attach screenshots only."
+)
 
 
 def filesizeformat(size: int) -> str:
@@ -50,25 +53,28 @@ def image_clean(*, upload) -> CleanImage:
     max_bytes = settings.SUPPORT_ATTACHMENT_MAX_BYTES
     if upload.size > max_bytes:
         raise ImageRefused(
-            f"“{name}” is {filesizeformat(upload.size)}; a screenshot may be at most "
-            f"{filesizeformat(max_bytes)}."
+            gettext("“%(name)s” is %(size)s; a screenshot may be at most %(most)s.")
+            % {"name": name, "size": filesizeformat(upload.size), "most": filesizeformat(max_bytes)}
         )
     upload.seek(0)
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ImageRefused(f"“{name}” is larger than {filesizeformat(max_bytes)}.")
+        raise ImageRefused(
+            gettext("“%(name)s” is larger than %(most)s.")
+            % {"name": name, "most": filesizeformat(max_bytes)}
+        )
     max_pixels = settings.SUPPORT_IMAGE_MAX_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, as a second line
-    too_big = (
-        f"“{name}” is too large in pixels (more than {max_pixels:,}); send a smaller screenshot."
-    )
+    too_big = gettext(
+        "“%(name)s” is too large in pixels (more than %(most)s); send a smaller screenshot."
+    ) % {"name": name, "most": f"{max_pixels:,}"}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 kind = probe.format
                 if kind not in ACCEPTED:
-                    raise ImageRefused(NOT_AN_IMAGE.format(name=name))
+                    raise ImageRefused(NOT_AN_IMAGE % {"name": name})
                 width, height = probe.size
                 if width * height > max_pixels:
                     raise ImageRefused(too_big)
@@ -91,7 +97,7 @@ def image_clean(*, upload) -> CleanImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRefused(too_big) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ImageRefused(NOT_AN_IMAGE.format(name=name)) from error
+        raise ImageRefused(NOT_AN_IMAGE % {"name": name}) from error
     return CleanImage(
         content=buffer.getvalue(),
         content_type=content_type,
@@ -107,5 +113,7 @@ def images_clean(*, uploads) -> list[CleanImage]:
     uploads = [upload for upload in uploads or [] if upload]
     limit = settings.SUPPORT_ATTACHMENT_MAX_COUNT
     if len(uploads) > limit:
-        raise ImageRefused(f"Attach at most {limit} screenshots at a time.")
+        raise ImageRefused(
+            gettext("Attach at most %(limit)s screenshots at a time.") % {"limit": limit}
+        )
     return [image_clean(upload=upload) for upload in uploads]

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -33,7 +34,7 @@ from support.services import (
 )
 from support.services.tickets import order_ids_parse
 
-TOO_MANY = "Too many messages in a short time: wait a while, then try again."
+TOO_MANY = gettext_lazy("Too many messages in a short time: wait a while, then try again.")
 
 
 def _ticket_rate(group, request) -> str:
@@ -180,7 +181,7 @@ def abuse_report(request):
     if request.method == "POST":
         form = AbuseReportForm(request.POST, request.FILES)
         if getattr(request, "limited", False):  # R-AUP-4
-            form.add_error(None, "Too many reports from your address: try again later.")
+            form.add_error(None, _("Too many reports from your address: try again later."))
         elif form.is_valid():
             data = form.cleaned_data
             try:

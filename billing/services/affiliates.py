@@ -210,9 +210,11 @@ def affiliate_transfer(*, user, amount: Decimal):
                 )
             )
         if accounts[Kind.OWED].balance > 0:
-            raise AffiliateRefused("Your balance owes money; a deposit must repay it first.")
+            raise AffiliateRefused(
+                gettext("Your balance owes money; a deposit must repay it first.")
+            )
         if accounts[Kind.AFFILIATE].balance < amount:
-            raise AffiliateRefused("That is more than your affiliate balance.")
+            raise AffiliateRefused(gettext("That is more than your affiliate balance."))
         return _post(
             user=user,
             reason=TransactionReason.TRANSFER,

@@ -9,13 +9,12 @@ the key revoked); everything else is kept as R-PRV-1 requires."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.utils.translation import gettext
 
 from billing.exceptions import ClosureRefused
 from billing.models import Account, RefKind, TransactionReason, Withdrawal
+from billing.money import usd_text
 
 from .ledger import _customer_accounts_locked, _post, _system_account
 
@@ -27,14 +26,14 @@ def account_close(*, user, confirmation: str) -> None:
     from accounts.services import account_terminate, api_key_revoke
 
     if confirmation.strip() != user.username:
-        raise ClosureRefused("Type your username exactly to confirm.")
+        raise ClosureRefused(gettext("Type your username exactly to confirm."))
     if user.status != user.Status.ACTIVE:
-        raise ClosureRefused("This account is not active.")
+        raise ClosureRefused(gettext("This account is not active."))
     from legal.selectors import account_held
 
     if account_held(user=user):  # R-AUP-2: the balance stays as evidence until staff finish
         raise ClosureRefused(
-            "Your account is under review; it can be closed once staff finish the review."
+            gettext("Your account is under review; it can be closed once staff finish the review.")
         )
     with transaction.atomic():
         accounts = _customer_accounts_locked(user)
@@ -50,8 +49,7 @@ def account_close(*, user, confirmation: str) -> None:
             _post(
                 user=user,
                 reason=TransactionReason.FORFEIT,
-                memo=f"Promotional Credit ${promotional.quantize(Decimal('0.01'))} forfeited "
-                "on closing the account",
+                memo=f"Promotional Credit {usd_text(promotional)} forfeited on closing the account",
                 ref_kind=RefKind.ACCOUNT,
                 ref_id=user.pk,
                 idempotency_key=f"closure:{user.pk}:promotional",

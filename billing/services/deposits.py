@@ -411,14 +411,17 @@ def deposit_credited_notice(*, deposit: Deposit) -> None:
     """Tell the customer their deposit is in their balance (issue 14): an in-account notice,
     mailed after commit unless they switched these mails off."""
     from django.urls import reverse
+    from django.utils.translation import gettext_noop
 
+    from accounts.notices import notice_text
     from accounts.services import notice_send
 
+    params = {"number": deposit.pk, "amount": usd_text(deposit.amount)}
     notice_send(
         user=deposit.user,
         kind="deposit_credited",
-        subject=f"Deposit #{deposit.pk} credited: {usd_text(deposit.amount)}",
-        body=f"{usd_text(deposit.amount)} was added to your Deposited Funds.",
+        subject=notice_text(gettext_noop("Deposit #%(number)s credited: %(amount)s"), **params),
+        body=notice_text(gettext_noop("%(amount)s was added to your Deposited Funds."), **params),
         url=reverse("billing:deposit_detail", args=[deposit.pk]),
     )
 

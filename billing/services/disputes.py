@@ -22,16 +22,12 @@ from billing.models import (
     TransactionReason,
     Withdrawal,
 )
-from billing.money import ZERO
+from billing.money import ZERO, usd_text
 
 from .ledger import _customer_accounts_locked, _post, _system_account
 
 logger = logging.getLogger(__name__)
 Kind = Account.Kind
-
-
-def _usd(amount) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
 
 
 def dispute_open(*, event: dict, record) -> str:
@@ -93,9 +89,10 @@ def dispute_open(*, event: dict, record) -> str:
             user=user,
             reason=TransactionReason.CHARGEBACK,
             memo=(
-                f"Chargeback of payment #{deposit.pk} ({_usd(amount)}): Deposited Funds "
-                f"{_usd(deposited)} forfeited, Promotional Credit {_usd(promotional)} canceled"
-                + (f", {_usd(owed)} owed" if owed else "")
+                f"Chargeback of payment #{deposit.pk} ({usd_text(amount)}): Deposited Funds "
+                f"{usd_text(deposited)} forfeited, "
+                f"Promotional Credit {usd_text(promotional)} canceled"
+                + (f", {usd_text(owed)} owed" if owed else "")
             ),
             ref_kind=RefKind.DISPUTE,
             ref_id=dispute.pk,

@@ -28,9 +28,13 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
 
+from accounts.notices import notice_text
 from billing.exceptions import DormancyRefused
 from billing.models import Account, DormancyCase, RefKind, TransactionReason
+from billing.money import usd_text
 
 from .ledger import _customer_accounts_locked, _post, _system_account
 from .states import dormancy_transition
@@ -40,17 +44,12 @@ State = DormancyCase.State
 OPEN = (State.NOTICED, State.FROZEN)
 
 
-def _usd(amount) -> str:
-    from decimal import Decimal
-
-    return f"${amount.quantize(Decimal('0.01'))}"
-
-
 def _verified(user) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
-def _notice(user, *, kind: str, subject: str, body: str):
+def _notice(user, *, kind: str, subject: Promise, body: Promise):
+    """A dormancy notice, written in the customer's language (``accounts.notices``)."""
     from accounts.services import notice_send
 
     return notice_send(
@@ -108,11 +107,15 @@ def _cases_open(now: datetime) -> int:
                 case.freeze_notice = _notice(
                     user,
                     kind="dormancy_freeze",
-                    subject="Your balance will be frozen for inactivity",
-                    body=(
-                        f"Your account has had no sign-in, deposit or order since "
-                        f"{user.activity:%Y-%m-%d}. On {freeze_at:%Y-%m-%d} its balance will be "
-                        "frozen and Promotional Credit forfeited. Sign in to keep it active."
+                    subject=notice_text(gettext_noop("Your balance will be frozen for inactivity")),
+                    body=notice_text(
+                        gettext_noop(
+                            "Your account has had no sign-in, deposit or order since %(since)s. "
+                            "On %(date)s its balance will be frozen and Promotional Credit "
+                            "forfeited. Sign in to keep it active."
+                        ),
+                        since=f"{user.activity:%Y-%m-%d}",
+                        date=f"{freeze_at:%Y-%m-%d}",
                     ),
                 )
                 case.save(update_fields=["freeze_notice"])
@@ -145,9 +148,9 @@ def _freeze(case: DormancyCase, now: datetime) -> None:
             reason=TransactionReason.FREEZE,
             memo=(
                 f"Balance frozen after {settings.DORMANCY_INACTIVE_MONTHS} months of inactivity: "
-                f"Deposited Funds {_usd(deposited)} frozen, "
-                + (f"Affiliate balance {_usd(affiliate)} frozen, " if affiliate else "")
-                + f"Promotional Credit {_usd(promotional)} forfeited"
+                f"Deposited Funds {usd_text(deposited)} frozen, "
+                + (f"Affiliate balance {usd_text(affiliate)} frozen, " if affiliate else "")
+                + f"Promotional Credit {usd_text(promotional)} forfeited"
             ),
             ref_kind=RefKind.DORMANCY,
             ref_id=case.pk,
@@ -190,12 +193,30 @@ def _freeze(case: DormancyCase, now: datetime) -> None:
 
 
 def _frozen_text(case: DormancyCase, amount=None) -> str:
-    """What the case froze, for memos and notices: "Deposited Funds $X", naming the Affiliate
-    balance too when one was frozen."""
+    """What the case froze, for the ledger's memos: "Deposited Funds $X", naming the
+    Affiliate balance too when one was frozen."""
     total = case.frozen_deposited + case.frozen_affiliate if amount is None else amount
     if case.frozen_affiliate:
-        return f"Deposited Funds and Affiliate balance {_usd(total)}"
-    return f"Deposited Funds {_usd(total)}"
+        return f"Deposited Funds and Affiliate balance {usd_text(total)}"
+    return f"Deposited Funds {usd_text(total)}"
+
+
+def _forfeit_notice_body(case: DormancyCase) -> Promise:
+    params = {
+        "amount": usd_text(case.frozen_deposited + case.frozen_affiliate),
+        "date": f"{case.forfeit_at:%Y-%m-%d}",
+    }
+    if case.frozen_affiliate:
+        message = gettext_noop(
+            "Your frozen Deposited Funds and Affiliate balance of %(amount)s will be forfeited "
+            "on %(date)s. Sign in and ask to restore them before then."
+        )
+    else:
+        message = gettext_noop(
+            "Your frozen Deposited Funds of %(amount)s will be forfeited on %(date)s. Sign in "
+            "and ask to restore them before then."
+        )
+    return notice_text(message, **params)
 
 
 def _forfeit_step(case: DormancyCase, now: datetime) -> None:
@@ -205,11 +226,8 @@ def _forfeit_step(case: DormancyCase, now: datetime) -> None:
         case.forfeit_notice = _notice(
             user,
             kind="dormancy_forfeit",
-            subject="Your frozen balance will be forfeited",
-            body=(
-                f"Your frozen {_frozen_text(case)} will be forfeited on "
-                f"{case.forfeit_at:%Y-%m-%d}. Sign in and ask to restore them before then."
-            ),
+            subject=notice_text(gettext_noop("Your frozen balance will be forfeited")),
+            body=_forfeit_notice_body(case),
         )
         case.next_due_at = max(forfeit_at, now)
         case.save(update_fields=["forfeit_notice", "next_due_at"])
@@ -313,9 +331,11 @@ def dormancy_restore_request(*, user, now: datetime | None = None) -> DormancyCa
             .first()
         )
         if case is None:
-            raise DormancyRefused("Your balance is not frozen.")
+            raise DormancyRefused(gettext("Your balance is not frozen."))
         if case.forfeit_at and now >= case.forfeit_at:
-            raise DormancyRefused("The time to restore it has passed; please contact support.")
+            raise DormancyRefused(
+                gettext("The time to restore it has passed; please contact support.")
+            )
         _restore(case, actor=None, reason="", cause="customer")
     from accounts.services import user_activity_touch
 

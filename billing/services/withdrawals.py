@@ -18,8 +18,10 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_noop
 
+from accounts.notices import notice_text
 from billing import stripe_api
 from billing.exceptions import WithdrawalRefused
 from billing.models import (
@@ -32,7 +34,7 @@ from billing.models import (
     Withdrawal,
     WithdrawalRefund,
 )
-from billing.money import ZERO
+from billing.money import ZERO, usd_text
 from billing.selectors import PayoutFigure, payout_figure, refundable_deposits
 from legal.selectors import account_held
 
@@ -45,11 +47,8 @@ Kind = Account.Kind
 Status = Withdrawal.Status
 
 
-def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
-
-
-def _notify(withdrawal: Withdrawal, subject: str, body: str = "") -> None:
+def _notify(withdrawal: Withdrawal, subject: Promise, body: str | Promise = "") -> None:
+    """A notice to the customer, written in their language (``accounts.notices.notice_text``)."""
     from django.urls import reverse
 
     from accounts.services import notice_send
@@ -76,13 +75,13 @@ def _verification_required(*, user, amount: Decimal) -> bool:
 def _hold(*, withdrawal: Withdrawal, accounts, figure: PayoutFigure) -> Transaction:
     """Deposited Funds -> Pending payout (payout + deposit fees) and the fee to the panel."""
     label = "Refund to card" if withdrawal.kind == Withdrawal.Kind.REFUND else "Withdrawal"
-    parts = [f"{_usd(figure.amount)} to your card"]
+    parts = [f"{usd_text(figure.amount)} to your card"]
     if figure.fee:
-        parts.append(f"processing fee {_usd(figure.fee)}")
+        parts.append(f"processing fee {usd_text(figure.fee)}")
     if figure.deposit_fees:
-        parts.append(f"deposit fees {_usd(figure.deposit_fees)}")
+        parts.append(f"deposit fees {usd_text(figure.deposit_fees)}")
     if figure.promo_deducted:
-        parts.append(f"promotional credit deducted {_usd(figure.promo_deducted)}")
+        parts.append(f"promotional credit deducted {usd_text(figure.promo_deducted)}")
     return _post(
         user=withdrawal.user,
         reason=TransactionReason.WITHDRAWAL,
@@ -140,7 +139,7 @@ def withdrawal_request(*, user, expected_amount: Decimal | None = None) -> Withd
         if expected_amount is not None and expected_amount != figure.amount:
             raise WithdrawalRefused(
                 gettext("The amount changed to %(amount)s; please review it and confirm again.")
-                % {"amount": _usd(figure.amount)}
+                % {"amount": usd_text(figure.amount)}
             )
         withdrawal = Withdrawal.objects.create(
             user=user,
@@ -248,7 +247,13 @@ def withdrawal_reject(*, withdrawal_id: int, actor, reason: str) -> Withdrawal:
         withdrawal_transition(
             withdrawal=withdrawal, new=Status.REJECTED, cause="staff", actor=actor, note=reason
         )
-        _notify(withdrawal, f"Your request #{withdrawal.pk} was not approved", reason.strip())
+        _notify(
+            withdrawal,
+            notice_text(
+                gettext_noop("Your request #%(number)s was not approved"), number=withdrawal.pk
+            ),
+            reason.strip(),  # the staff member's words, as written
+        )
     return withdrawal
 
 
@@ -401,16 +406,18 @@ def withdrawal_approve(*, withdrawal_id: int, actor) -> Withdrawal:
             (accounts[Kind.PAYOUT_HOLD], -withdrawal.held),
             (_system_account(Kind.PROCESSOR_CLEARING), paid),
         ]
+        params = {"number": withdrawal.pk, "paid": usd_text(paid), "back": usd_text(back)}
         if error:
             legs.append((accounts[Kind.DEPOSITED], back))
-            memo = (
-                f"Withdrawal #{withdrawal.pk}: {_usd(paid)} paid to your card, "
-                f"{_usd(back)} returned to your balance (the refund failed)"
+            message = gettext_noop(
+                "Withdrawal #%(number)s: %(paid)s paid to your card, %(back)s returned to your "
+                "balance (the refund failed)"
             )
         else:
             # The deposit fees withheld make good the processor's fees the panel paid.
             legs.append((_system_account(Kind.PROCESSOR_FEES), withdrawal.deposit_fees))
-            memo = f"Withdrawal #{withdrawal.pk}: {_usd(paid)} paid to your card"
+            message = gettext_noop("Withdrawal #%(number)s: %(paid)s paid to your card")
+        memo = message % params  # the ledger keeps English; the notice is the customer's
         _post(
             user=user,
             reason=TransactionReason.PAYOUT,
@@ -434,7 +441,7 @@ def withdrawal_approve(*, withdrawal_id: int, actor) -> Withdrawal:
         withdrawal_transition(
             withdrawal=withdrawal, new=new, cause="stripe", actor=actor, note=error
         )
-        _notify(withdrawal, memo)
+        _notify(withdrawal, notice_text(message, **params))
     return withdrawal
 
 
@@ -518,8 +525,11 @@ def refund_offer(*, user, actor, reference: str, order_id=None, now=None) -> Wit
         )
         _notify(
             withdrawal,
-            f"A refund of {_usd(figure.amount)} to your card awaits your confirmation",
-            "Please review the figure and confirm it in your account.",
+            notice_text(
+                gettext_noop("A refund of %(amount)s to your card awaits your confirmation"),
+                amount=usd_text(figure.amount),
+            ),
+            notice_text(gettext_noop("Please review the figure and confirm it in your account.")),
         )
     return withdrawal
 
@@ -551,7 +561,7 @@ def refund_confirm(*, user, withdrawal_id: int) -> Withdrawal:
             changed = gettext(
                 "Your balance changed; the refund is now %(amount)s. "
                 "Please review it and confirm again."
-            ) % {"amount": _usd(figure.amount)}
+            ) % {"amount": usd_text(figure.amount)}
         else:
             _hold(withdrawal=withdrawal, accounts=accounts, figure=figure)
             withdrawal_transition(withdrawal=withdrawal, new=Status.PENDING, cause="customer")

@@ -233,24 +233,42 @@ def _order_end_notice(*, order: Order, amount: Decimal) -> None:
     an in-account notice, mailed after commit unless they switched these mails off. A
     drip-feed portion is told through its parent order, not one notice per portion."""
     from django.urls import reverse
+    from django.utils.translation import gettext_noop
 
+    from accounts.notices import notice_text
     from accounts.services import notice_send
     from billing.money import usd_text
 
     if order.parent_id is not None:
         return
-    returned = usd_text(max(quantize(amount), Decimal(0)))
+    params = {
+        "number": order.pk,
+        "service": order.service_name,
+        "returned": usd_text(max(quantize(amount), Decimal(0))),
+    }
     if order.status == Status.PARTIAL:
-        subject = f"Order #{order.pk} ended Partial: {returned} returned"
-        body = (
-            f"Order #{order.pk} ({order.service_name}) was delivered in part: {order.remains} "
-            f"of {order.quantity} were not delivered. {returned} came back to your balance."
+        subject = notice_text(
+            gettext_noop("Order #%(number)s ended Partial: %(returned)s returned"), **params
+        )
+        body = notice_text(
+            gettext_noop(
+                "Order #%(number)s (%(service)s) was delivered in part: %(remains)s of "
+                "%(quantity)s were not delivered. %(returned)s came back to your balance."
+            ),
+            **params,
+            remains=order.remains,
+            quantity=order.quantity,
         )
     else:
-        subject = f"Order #{order.pk} was canceled: {returned} returned"
-        body = (
-            f"Order #{order.pk} ({order.service_name}) was canceled. "
-            f"{returned} came back to your balance."
+        subject = notice_text(
+            gettext_noop("Order #%(number)s was canceled: %(returned)s returned"), **params
+        )
+        body = notice_text(
+            gettext_noop(
+                "Order #%(number)s (%(service)s) was canceled. %(returned)s came back to your "
+                "balance."
+            ),
+            **params,
         )
     notice_send(
         user=order.user,

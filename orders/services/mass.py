@@ -73,14 +73,18 @@ def mass_lines_parse(text: str) -> list[MassLine]:
         parts = [part.strip() for part in stripped.split(SEPARATOR)]
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             lines.append(
-                MassLine(number, stripped, error="Write it as: service ID | link | quantity.")
+                MassLine(
+                    number, stripped, error=gettext("Write it as: service ID | link | quantity.")
+                )
             )
             continue
         if not (parts[0].isascii() and parts[0].isdigit()):
-            lines.append(MassLine(number, stripped, error="The service ID must be a number."))
+            lines.append(
+                MassLine(number, stripped, error=gettext("The service ID must be a number."))
+            )
             continue
         if len(parts[0]) > MAX_ID_DIGITS:  # refused whole, never cut (int() has a digit limit)
-            lines.append(MassLine(number, stripped, error="No service has this ID."))
+            lines.append(MassLine(number, stripped, error=gettext("No service has this ID.")))
             continue
         quantity = parts[2] if len(parts) == 3 and parts[2] else None
         lines.append(MassLine(number, stripped, int(parts[0]), parts[1], quantity))

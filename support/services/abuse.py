@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from support.exceptions import SupportRefused
 from support.images import images_clean
@@ -25,11 +26,11 @@ def abuse_report_create(
     description = (description or "").strip()
     if not link and not order_reference:
         raise SupportRefused(
-            "Give the link or the order reference you are reporting.", field="link"
+            gettext("Give the link or the order reference you are reporting."), field="link"
         )
     if len(description) < 10:
         raise SupportRefused(
-            "Describe the violation (at least 10 characters).", field="description"
+            gettext("Describe the violation (at least 10 characters)."), field="description"
         )
     images = images_clean(uploads=uploads)
     with transaction.atomic():

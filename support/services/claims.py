@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from orders.models import Order
 from support.exceptions import ClaimRefused
@@ -41,27 +42,38 @@ def claim_window_open(*, order: Order) -> ClaimWindow | None:
 def claim_check(*, order: Order, now: datetime | None = None) -> ClaimWindow:
     """The order's open claim window, or ``ClaimRefused`` saying why there is none."""
     now = now or timezone.now()
-    label = f"Order #{order.pk}"
+    params = {"number": order.pk}
     if order.overlapped:  # R-ORD-12
         raise ClaimRefused(
-            f"{label} overlapped another order on the same link, so it has no claims."
+            gettext(
+                "Order #%(number)s overlapped another order on the same link, so it has no claims."
+            )
+            % params
         )
     if order.beta:  # R-CAT-5
-        raise ClaimRefused(f"{label} is of a beta service; beta services carry no claims.")
+        raise ClaimRefused(
+            gettext("Order #%(number)s is of a beta service; beta services carry no claims.")
+            % params
+        )
     if order.status not in CLAIMABLE_STATUSES:
         raise ClaimRefused(
-            f"{label} is {order.get_status_display()}: a claim can be made once it is "
-            "Completed or Partial. Ask a question about it instead."
+            gettext(
+                "Order #%(number)s is %(status)s: a claim can be made once it is Completed or "
+                "Partial. Ask a question about it instead."
+            )
+            % {**params, "status": order.get_status_display()}
         )
     window = ClaimWindow.objects.filter(order=order).first()
     if window is None:
-        raise ClaimRefused(f"{label} has no claim window.")
+        raise ClaimRefused(gettext("Order #%(number)s has no claim window.") % params)
     if window.closed_at is not None or now >= window.closes_at:  # R-ORD-14, R-WDR-6
         closed = timezone.localtime(window.closes_at).strftime("%Y-%m-%d %H:%M %Z")
         raise ClaimRefused(
-            f"The claim window of {label} closed on {closed} "
-            f"({settings.SUPPORT_CLAIM_WINDOW_DAYS} days after it ended); "
-            "no claim or refund can be considered for it any more."
+            gettext(
+                "The claim window of Order #%(number)s closed on %(closed)s (%(days)s days after "
+                "it ended); no claim or refund can be considered for it any more."
+            )
+            % {**params, "closed": closed, "days": settings.SUPPORT_CLAIM_WINDOW_DAYS}
         )
     return window
 

@@ -13,8 +13,9 @@ import re
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
+from accounts.notices import notice_text
 from accounts.services import notice_send
 from orders.selectors import orders_for_user_by_ids
 from support.exceptions import InvalidTicketTransition, OrderIdsRefused, SupportRefused
@@ -196,7 +197,11 @@ def ticket_reply_staff(
         notice_send(
             user=ticket.user,
             kind=NOTICE_KIND,
-            subject=f"Support replied to ticket #{ticket.pk}: {ticket.subject}"[:200],
+            subject=notice_text(
+                gettext_noop("Support replied to ticket #%(number)s: %(subject)s"),
+                number=ticket.pk,
+                subject=ticket.subject,
+            ),
             body=body,
             url=reverse("support:detail", args=[ticket.pk]),
         )

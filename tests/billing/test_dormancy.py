@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Notice
 from billing.exceptions import DormancyRefused, InsufficientFunds, WithdrawalRefused
-from billing.models import Account, DormancyCase
+from billing.models import Account, DormancyCase, Transaction
 from billing.selectors import balance_get
 from billing.services import deposit_credit, funds_spend, promo_credit_grant, staff_adjust
 from billing.services.dormancy import (
@@ -113,6 +113,32 @@ def test_small_balance_timeline(clock, django_capture_on_commit_callbacks, asser
     dormancy_restore_goodwill(case_id=case.pk, actor=StaffFactory(), reason="asked by ticket")
     assert balance_get(user=user).deposited == D("500")
     assert_ledger_ok()
+
+
+def test_dormancy_texts_show_money_by_the_one_display_rule(
+    clock, django_capture_on_commit_callbacks
+):  # R-DOR-2, R-DOR-4, issue 14
+    """The freeze memo and the forfeit notice show the ledger's amount by usd_text
+    ("$12.34567", "$0.50"), not rounded to the cent; the notice in the customer's language."""
+    base, since = clock
+    user = _inactive(deposited="12.34567", promotional="0.5", since=since)
+    spanish = _inactive(deposited="7", since=since)
+    type(spanish).objects.filter(pk=spanish.pk).update(language="es")
+    _run(base + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    _run(base + timedelta(days=14, hours=1), django_capture_on_commit_callbacks)
+    memo = Transaction.objects.get(user=user, reason=Transaction.Reason.FREEZE).memo
+    assert "Deposited Funds $12.34567 frozen" in memo
+    assert "Promotional Credit $0.50 forfeited" in memo
+    case = DormancyCase.objects.get(user=user)
+    _run(case.forfeit_at - timedelta(days=14), django_capture_on_commit_callbacks)
+    notice = Notice.objects.get(user=user, kind="dormancy_forfeit")
+    assert notice.body == (
+        f"Your frozen Deposited Funds of $12.34567 will be forfeited on "
+        f"{case.forfeit_at:%Y-%m-%d}. Sign in and ask to restore them before then."
+    )
+    told = Notice.objects.get(user=spanish, kind="dormancy_forfeit")
+    assert told.subject == "Tu saldo congelado se perderá"
+    assert told.body.startswith("Tus Fondos depositados congelados de $7.00 se perderán el ")
 
 
 def test_large_balance_restorable_for_eighteen_months(clock, django_capture_on_commit_callbacks,

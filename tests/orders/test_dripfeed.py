@@ -5,6 +5,7 @@ commit starts. The end-to-end run with a real worker is in test_life_worker.py
 (``test_drip_feed_portions_go_out_once_each_in_sequence``).
 """
 
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from billing.selectors import balance_get
 from orders.api.actions import cancel as api_cancel
 from orders.api.actions import status as api_status
 from orders.exceptions import CancelRefused, IncorrectRequest
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.selectors import orders_for_user
 from orders.services import order_cancel_request
 from orders.services.relay import dripfeed_release_due, order_provider_status_apply, orders_poll
@@ -195,6 +196,19 @@ def test_stop_returns_exactly_the_unsent_part_to_the_sources_paid(
     order_cancel_request(user=customer, order=parent)
     assert balance_get(user=customer).total == balance.total
     assert_ledger_ok()
+
+
+def test_the_stop_note_shows_money_by_the_one_display_rule(drip, customer):
+    """The order's history says what came back as every page does (billing.money.usd_text):
+    "$1.80", never the ledger's raw "$1.80000" (R-ORD-10, issue 14)."""
+    parent = drip(runs=4, quantity=500)  # 0.60 a portion
+    order_cancel_request(user=customer, order=parent)
+    parent.refresh_from_db()
+    unsent = Order.objects.filter(parent=parent, status=Status.CANCELED).count()
+    note = OrderEvent.objects.get(order=parent, note__startswith="Drip-feed stopped").note
+    assert parent.refunded == D("0.60") * unsent
+    assert note == f"Drip-feed stopped: {unsent} unsent portions, ${D('0.60') * unsent} returned."
+    assert re.search(r", \$\d+\.\d\d returned\.$", note)
 
 
 def test_a_stopped_drip_feed_ends_with_its_sent_portions(

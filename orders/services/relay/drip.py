@@ -40,7 +40,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from billing.money import quantize
+from billing.money import quantize, usd_text
 from orders.exceptions import CancelRefused
 from orders.models import ACTIVE_STATUSES, FINAL_STATUSES, Order, OrderEvent, RelayState
 from orders.services.lifecycle import (
@@ -191,7 +191,7 @@ def dripfeed_stop(*, user, order: Order, actor=None) -> Decimal:
         OrderEvent.objects.create(
             order=parent, old_status=parent.status, new_status=parent.status,
             cause=Cause.CUSTOMER, actor=actor or user,
-            note=f"Drip-feed stopped: {len(ids)} unsent portions, ${amount} returned.",
+            note=f"Drip-feed stopped: {len(ids)} unsent portions, {usd_text(amount)} returned.",
         )  # fmt: skip
         dripfeed_parent_sync(parent_id=parent.pk)
     return amount

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from billing.exceptions import InsufficientFunds
 from catalog.models import Service
@@ -211,16 +211,22 @@ def _run_cycle(sub: Subscription, now) -> None:
     if sub.skipped_in_row >= settings.ORDERS_SUBSCRIPTION_MAX_SKIPPED:
         sub.state = State.PAUSED
         sub.next_cycle_at = None
-        note = (
-            f"Paused after {sub.skipped_in_row} cycles in a row skipped for lack of funds. "
+        paused = gettext_noop(
+            "Paused after %(count)s cycles in a row skipped for lack of funds. "
             "Add funds, then resume it on the order's page."
         )
-        order_event_add(order=parent, cause=Cause.SCHEDULE, note=note)
+        params = {"count": sub.skipped_in_row, "number": parent.pk}
+        # The order's history keeps English like its other notes; the notice is the customer's.
+        order_event_add(order=parent, cause=Cause.SCHEDULE, note=paused % params)
+        from accounts.notices import notice_text
         from accounts.services import notice_send
 
         notice_send(
             user=parent.user, kind="subscription_paused",
-            subject=f"Subscription #{parent.pk} paused: not enough funds", body=note,
+            subject=notice_text(
+                gettext_noop("Subscription #%(number)s paused: not enough funds"), **params
+            ),
+            body=notice_text(paused, **params),
             url=reverse("orders:detail", args=[parent.pk]),
         )  # fmt: skip
     sub.save()
