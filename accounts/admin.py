@@ -74,7 +74,10 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["status", "is_staff", "is_superuser", "is_active"]
     fieldsets = (
         # --- the operators' view of a customer (issue 14) ---
-        ("Money and orders", {"fields": ("balance_split", "ledger_links", "recent_orders")}),
+        (
+            "Money, orders and tickets",
+            {"fields": ("balance_split", "ledger_links", "recent_orders", "recent_tickets")},
+        ),
         *DjangoUserAdmin.fieldsets,
         ("Panel", {"fields": ("status", "status_reason", "adult_confirmed_at", "linked_accounts")}),
     )
@@ -82,7 +85,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = [
         "status", "status_reason", "adult_confirmed_at", "last_login", "date_joined",
         "linked_accounts",
-        "balance_split", "ledger_links", "recent_orders",
+        "balance_split", "ledger_links", "recent_orders", "recent_tickets",
     ]  # fmt: skip
     inlines = [AccountStatusChangeInline]
     actions = [
@@ -175,6 +178,30 @@ class UserAdmin(DjangoUserAdmin):
             ),
         )
         return format_html('<table class="recent-orders"><tbody>{}</tbody></table>', rows)
+
+    @admin.display(description="Recent tickets")
+    def recent_tickets(self, obj) -> str:
+        """The customer's latest tickets, each opening on the desk where staff answer it."""
+        from support.selectors import tickets_for_user
+
+        tickets = list(tickets_for_user(user=obj)[:10]) if obj.pk else []
+        if not tickets:
+            return "No tickets."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("desk:ticket", args=[ticket.pk]),
+                    ticket.pk,
+                    ticket.updated_at.strftime("%Y-%m-%d %H:%M"),
+                    ticket.subject,
+                    ticket.get_status_display(),
+                )
+                for ticket in tickets
+            ),
+        )
+        return format_html('<table class="recent-tickets"><tbody>{}</tbody></table>', rows)
 
 
 @admin.register(ApiKey)

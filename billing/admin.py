@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from .admin_columns import MoneyColumns
 from .forms import StaffBalanceForm
 from .models import (
     Account,
@@ -19,11 +20,13 @@ from .models import (
     Transaction,
     WebhookAnomaly,
 )
+from .money import usd_text
 from .services import promo_credit_grant, staff_adjust
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the services only: visible, never added, changed or deleted here."""
+class ReadOnlyAdmin(MoneyColumns, admin.ModelAdmin):
+    """Rows written by the services only: visible, never added, changed or deleted here.
+    Money in their lists shows by the one display rule (``MoneyColumns``)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -135,11 +138,11 @@ class RedemptionInline(admin.TabularInline):
 
 
 @admin.register(PromoCode)
-class PromoCodeAdmin(admin.ModelAdmin):
+class PromoCodeAdmin(MoneyColumns, admin.ModelAdmin):
     list_display = [
         "code",
         "kind",
-        "value",
+        "value_text",
         "min_deposit",
         "valid_from",
         "valid_until",
@@ -150,6 +153,12 @@ class PromoCodeAdmin(admin.ModelAdmin):
     search_fields = ["code", "description"]
     filter_horizontal = ["eligible_users"]
     inlines = [RedemptionInline]
+
+    @admin.display(description="Value", ordering="value")
+    def value_text(self, obj) -> str:
+        if obj.kind == PromoCode.Kind.FIXED:
+            return usd_text(obj.value)
+        return f"{obj.value.normalize():f} %"
 
     @admin.display(description="Used")
     def times_used(self, obj):

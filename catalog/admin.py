@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,6 +10,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+
+from billing.admin_columns import MoneyColumns
+from billing.money import money_text, usd_text
 
 from .exceptions import ProviderUnavailable
 from .forms import ProviderAdminForm, ProviderImportForm
@@ -63,10 +68,12 @@ STATUS_FIELDS = [
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(MoneyColumns, admin.ModelAdmin):
+    # Fits a 1280 px screen beside the filters (issue 14): min and max share a column; beta
+    # is a filter only.
     list_display = [
-        "id", "name", "category", "type", "rate", "min_quantity", "max_quantity", "refill",
-        "beta", "enabled", "disabled_reason",
+        "id", "name", "category", "type", "rate", "limits", "refill", "enabled",
+        "disabled_reason",
     ]  # fmt: skip
     list_display_links = ["id", "name"]
     list_filter = ["enabled", "disabled_reason", "category__platform", "type", "refill", "beta"]
@@ -82,6 +89,10 @@ class ServiceAdmin(admin.ModelAdmin):
         ("Options", {"fields": OPTION_FIELDS}),
         ("Status", {"fields": STATUS_FIELDS}),
     ]
+
+    @admin.display(description="Limits", ordering="min_quantity")
+    def limits(self, obj) -> str:
+        return f"{obj.min_quantity:,}\u2013{obj.max_quantity:,}"
 
     def save_model(self, request, obj, form, change):
         service_save(service=obj)  # the form's model validation has refused beta + refill
@@ -134,6 +145,13 @@ class ProviderUnclassifiedAnswerAdmin(_ReadOnly, admin.ModelAdmin):
     ordering = ["provider__name", "-count"]
 
 
+def provider_money(amount, currency: str) -> str:
+    """A provider's balance: USD by the one display rule ("$321.50"), another currency
+    to the cent or its places, with its code ("321.50 EUR")."""
+    amount = Decimal(str(amount))
+    return usd_text(amount) if currency.upper() == "USD" else f"{money_text(amount)} {currency}"
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     """The API key is write-only: never rendered, in forms, lists or anywhere (R-PRV-5)."""
@@ -184,7 +202,7 @@ class ProviderAdmin(admin.ModelAdmin):
         if obj.balance is None or obj.balance_checked_at is None:
             return "not fetched yet (action: Refresh the balance now)"
         age = timesince(obj.balance_checked_at, timezone.now()).split(",")[0]
-        return f"{obj.balance} {obj.currency} · {age} ago"
+        return f"{provider_money(obj.balance, obj.currency)} · {age} ago"
 
     def save_model(self, request, obj, form, change):
         provider_save(provider=obj, api_key=form.cleaned_data.get("api_key") or None)
@@ -228,7 +246,8 @@ class ProviderAdmin(admin.ModelAdmin):
             if result.ok:
                 messages.success(
                     request,
-                    f"{provider.name}: {result.data['balance']} {result.data['currency']}",
+                    f"{provider.name}: "
+                    f"{provider_money(result.data['balance'], result.data['currency'])}",
                 )
             else:
                 messages.error(request, f"{provider.name}: {result.error}")
@@ -306,7 +325,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomRate)
-class CustomRateAdmin(admin.ModelAdmin):
+class CustomRateAdmin(MoneyColumns, admin.ModelAdmin):
     list_display = ["user", "service", "rate", "discount_percent", "note", "created_at"]
     list_select_related = ["user", "service"]
     search_fields = ["user__username", "user__email", "service__name"]
@@ -314,7 +333,7 @@ class CustomRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceUpdate)
-class ServiceUpdateAdmin(admin.ModelAdmin):
+class ServiceUpdateAdmin(MoneyColumns, admin.ModelAdmin):
     list_display = ["created_at", "service", "kind", "old_rate", "new_rate"]
     list_filter = ["kind"]
     list_select_related = ["service"]

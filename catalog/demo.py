@@ -14,7 +14,7 @@ from devtools.simulator import ProviderSimulator, demo_catalog
 
 from .models import Provider
 from .provider_client import ProviderClient
-from .services import custom_rate_set, provider_create
+from .services import custom_rate_set, provider_balance_refresh, provider_create
 from .sync import UPDATE_CHOICES, provider_sync
 
 PROVIDER_NAME = "Simulator"
@@ -38,9 +38,14 @@ def seed(stdout) -> None:
             markup_percent=None if provider.mappings.exists() else DEMO_MARKUP,
             update=list(UPDATE_CHOICES),
         )
+        # Its balance now: the beat's first poll comes one interval after `make run` starts,
+        # and the admin would read "not fetched yet" until then (issue 14).
+        balance = provider_balance_refresh(provider=provider, client=client)
     customer = get_user_model().objects.filter(username="demo").first()
     if customer is not None:
         custom_rate_set(user=customer, discount_percent=Decimal("10"), note="Demo: reseller -10 %")
     stdout.write(f"  catalog: provider {PROVIDER_NAME} at {provider.api_url}. {report.summary()}")
+    if not balance.ok:
+        stdout.write(f"  catalog: the provider's balance was not fetched: {balance.error}")
     if customer is not None:
         stdout.write("  catalog: customer 'demo' has a 10 % discount on every service (R-CAT-6).")

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from billing.admin_columns import MoneyColumns
 from billing.money import usd_text
 from orders.exceptions import StaffActionRefused
 from orders.models import (
@@ -139,7 +140,7 @@ def _each(modeladmin, request, queryset, call, done: str) -> None:
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(MoneyColumns, admin.ModelAdmin):
     # Fits 1280 px beside the admin's sidebar (issue 14): paired columns, compact cells.
     list_display = [
         "id",
@@ -508,7 +509,7 @@ class ReconcileOrderAdmin(OrderAdmin):
 
 
 @admin.register(FlaggedService)
-class FlaggedServiceAdmin(admin.ModelAdmin):
+class FlaggedServiceAdmin(MoneyColumns, admin.ModelAdmin):
     """Services flagged with a pricing error (R-CAT-4) and their unfinished orders."""
 
     list_display = ["id", "name", "rate", "pricing_error_at", "pricing_error_note", "unfinished"]

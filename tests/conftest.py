@@ -1,4 +1,6 @@
 import os
+import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -9,6 +11,21 @@ from tests.factories import UserFactory
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse
 # ORM calls made from the test body while a page is open.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
+_SESSION_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the browser tests' screenshots are (CI keeps the workspace, not artifacts)."""
+    shots = [
+        path for path in SCREENSHOTS.glob("*/*.png") if path.stat().st_mtime >= _SESSION_STARTED
+    ]
+    if shots:
+        terminalreporter.write_line(
+            f"browser screenshots: {len(shots)} in {SCREENSHOTS}/{{desktop,phone}}/"
+        )
 
 
 def _clear_own_cache_keys() -> None:

@@ -23,6 +23,17 @@ PAGES = [
     "accounts:overview",
     "accounts:api",
     "support:list",
+    "support:new",
+    "orders:refills",
+    "billing:withdrawals",
+    "billing:affiliates",
+    "billing:account_close",
+    "accounts:privacy",
+    "abuse:report",
+    # allauth's pages in the panel's frame: e-mail addresses, password, two-factor
+    "account_email",
+    "account_change_password",
+    "mfa_index",
 ]
 CSV_PAGES = ["orders:export", "billing:history_csv"]
 
@@ -52,9 +63,10 @@ def demo_customer(stdout=None):
 
 
 def customer_urls(user) -> list[str]:
-    """The customer's pages: the fixed ones, each of their orders and deposits."""
+    """The customer's pages: the fixed ones, each of their orders, deposits and tickets."""
     from billing.models import Deposit
     from orders.models import Order
+    from support.models import Ticket
 
     urls = []
     for name in PAGES:
@@ -66,6 +78,8 @@ def customer_urls(user) -> list[str]:
     urls += [reverse("orders:detail", args=[order_id]) for order_id in orders]
     deposits = Deposit.objects.filter(user=user).values_list("pk", flat=True)
     urls += [reverse("billing:deposit_detail", args=[deposit_id]) for deposit_id in deposits]
+    tickets = Ticket.objects.filter(user=user).values_list("pk", flat=True)
+    urls += [reverse("support:detail", args=[ticket_id]) for ticket_id in tickets]
     return urls
 
 
@@ -79,6 +93,9 @@ class PageWatch:
 
     def __init__(self, page):
         self.problems: list[str] = []
+        self.in_flight = 0
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on(
             "console",
@@ -96,7 +113,27 @@ class PageWatch:
             ),
         )
 
+    def _started(self, request) -> None:
+        self.in_flight += 1
+
+    def _ended(self, request) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+
+    def settle(self, page, quiet_ms: int = 150, most_ms: int = 15_000) -> None:
+        """Wait until the page has had no request in flight for ``quiet_ms``: what its scripts
+        fetch after load is seen on this page. Playwright's "networkidle" waits 500 ms of
+        quiet on every page; this keeps the browser tests' time down on CI's 2 cores."""
+        quiet = waited = 0
+        while quiet < quiet_ms:
+            if waited >= most_ms:
+                self.problems.append(f"{self.in_flight} requests still loading after {most_ms} ms")
+                return
+            page.wait_for_timeout(25)  # lets Playwright deliver the page's events
+            waited += 25
+            quiet = 0 if self.in_flight else quiet + 25
+
     def _failed(self, request) -> None:
+        self._ended(request)
         # The browser itself drops what a page still loads (its favicon, say) when the
         # customer moves on: net::ERR_ABORTED is that, never the server failing. A missing
         # file or a server error still shows as a response of 4xx/5xx below.

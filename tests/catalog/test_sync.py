@@ -271,6 +271,11 @@ def test_demo_data_imports_the_demo_catalog_once(db, settings):
     provider = ProviderService.objects.first().provider
     assert provider.name == "Simulator"
     assert provider.api_url == f"http://127.0.0.1:{settings.SIMULATOR_PORT}/api/v2"
+    # Its balance is there from the start, not one beat interval later (issue 14).
+    provider.refresh_from_db()
+    assert provider.balance is not None
+    assert provider.balance_checked_at is not None
+    assert provider.currency == "USD"
     stamps = dict(Service.objects.values_list("pk", "updated_at"))
 
     out = io.StringIO()

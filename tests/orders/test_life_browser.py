@@ -62,8 +62,12 @@ def test_drip_feed_placed_stopped_and_returned_in_balance_history(
     parent = Order.objects.get(parent=None)
     assert parent.quantity == 2000
 
+    asked = []  # the shared data-confirm hook asks before anything is stopped (issue 14)
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#stop-dripfeed")
     page.wait_for_selector("#dripfeed-stopped")
+    assert len(asked) == 1
+    assert asked[0].startswith(f"Stop drip-feed order #{parent.pk}?")
     assert "$1.80 is back on your balance" in page.content()
     assert page.locator("#order-refunded").inner_text() == "$1.80"
 

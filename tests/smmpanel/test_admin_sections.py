@@ -47,7 +47,7 @@ def test_user_page_shows_balance_split_recent_orders_and_ledger_links(operator):
     order = place(customer, service, quantity=1000)
     order_staff_partial(order_id=order.pk, remains=500, actor=None, reason="short")
     page = operator.get(reverse("admin:accounts_user_change", args=[customer.pk])).content.decode()
-    assert "Money and orders" in page
+    assert "Money, orders and tickets" in page
     assert "<strong>$21.3425</strong> (Deposited Funds $20.00, Promotional Credit $1.3425)" in page
     assert reverse("admin:orders_order_change", args=[order.pk]) in page
     assert "Likes [Fast]" in page
@@ -69,7 +69,7 @@ def test_provider_balance_fetched_on_demand_with_its_age(operator, sim_provider,
     sim_provider.refresh_from_db()
     assert sim_provider.balance == Decimal("321.50000")
     page = operator.get(changelist).content.decode()
-    assert "321.50000 USD · 0\xa0minutes ago" in page
+    assert "$321.50 · 0\xa0minutes ago" in page  # the one money display rule, not "321.50000"
 
 
 def test_a_new_provider_gets_its_balance_at_once(
@@ -91,3 +91,46 @@ def test_a_new_provider_gets_its_balance_at_once(
         )
     assert response.status_code == 302
     assert Provider.objects.get(name="Fresh").balance == Decimal("99.00000")
+
+
+def test_user_page_lists_recent_tickets(operator):
+    from support.models import Ticket
+    from support.services import ticket_open
+
+    customer = funded_customer(deposited="5")
+    url = reverse("admin:accounts_user_change", args=[customer.pk])
+    assert "No tickets." in operator.get(url).content.decode()
+    ticket = ticket_open(user=customer, kind=Ticket.Kind.OTHER, subject="Where is my bonus?",
+                         body="It did not show.")  # fmt: skip
+    page = operator.get(url).content.decode()
+    assert "Recent tickets" in page
+    assert reverse("desk:ticket", args=[ticket.pk]) in page
+    assert "Where is my bonus?" in page
+
+
+def test_every_admin_list_shows_money_by_the_one_display_rule(rf):
+    """No admin list shows a money field raw ("50.00000"): each goes through usd_text."""
+    from django.contrib import admin
+
+    from billing.admin_columns import is_money_field
+
+    request = rf.get("/admin/")
+    request.user = StaffFactory()
+    raw = [
+        f"{model._meta.label}.{name}"
+        for model, model_admin in admin.site._registry.items()
+        for name in model_admin.get_list_display(request)
+        if isinstance(name, str) and is_money_field(model, name)
+    ]
+    assert raw == []
+
+
+def test_admin_money_columns_render_by_the_rule(operator):
+    funded_customer(deposited="50")
+    ServiceFactory(rate=Decimal("0.31500"))
+    accounts = operator.get(reverse("admin:billing_account_changelist")).content.decode()
+    assert "$50.00" in accounts
+    assert "50.00000" not in accounts
+    services = operator.get(reverse("admin:catalog_service_changelist")).content.decode()
+    assert "$0.315" in services
+    assert "0.31500" not in services

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
+from catalog.models import Service
 from orders.services import order_staff_cancel, order_staff_partial
 from tests.catalog.factories import CategoryFactory, ServiceFactory
 from tests.orders.factories import funded_customer, place
@@ -65,3 +66,25 @@ def test_cancel_asks_first_through_the_shared_data_confirm_hook(client):
     client.force_login(user)
     page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert f'data-confirm="Cancel order #{order.pk}?' in page
+
+
+def test_stopping_a_drip_feed_asks_first_through_the_shared_data_confirm_hook(client):
+    user = funded_customer(deposited="10")
+    order = place(user, ServiceFactory(dripfeed=True), quantity=500,
+                  extra={"runs": 4, "interval": 30})  # fmt: skip
+    client.force_login(user)
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert 'id="stop-dripfeed"' in page
+    assert f'data-confirm="Stop drip-feed order #{order.pk}?' in page  # R-ORD-10
+
+
+def test_cancelling_a_subscription_asks_first_through_the_shared_data_confirm_hook(client):
+    user = funded_customer(deposited="10")
+    service = ServiceFactory(type=Service.Type.SUBSCRIPTIONS, min_quantity=50, max_quantity=5000,
+                             link_rule="username")  # fmt: skip
+    extra = {"username": "brand_account", "min": "500", "max": "500", "delay": "0"}
+    order = place(user, service, quantity=None, link="", extra=extra)
+    client.force_login(user)
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert 'id="cancel-subscription"' in page
+    assert f'data-confirm="Cancel subscription #{order.pk}?' in page  # R-ORD-11
