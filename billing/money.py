@@ -50,6 +50,14 @@ def usd_text(amount: Decimal | int | str) -> str:
     return f"{sign}${int(whole):,}.{fraction}"
 
 
+def currency_text(amount: Decimal | int | str, currency: str) -> str:
+    """An amount in a provider's currency: USD by the display rule ("$321.50"), another
+    currency to the cent or its places with its code ("321.50 EUR")."""
+    if currency.upper() == "USD":
+        return usd_text(amount)
+    return f"{money_text(Decimal(str(amount)))} {currency}"
+
+
 def usd_change(amount: Decimal | int | str) -> str:
     """A movement: "+$5.00" / "\u2212$1.20"; empty for none."""
     exact = quantize(Decimal(amount))

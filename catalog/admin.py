@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from billing.admin_columns import MoneyColumns
-from billing.money import money_text, usd_text
+from billing.money import currency_text
 
 from .exceptions import ProviderUnavailable
 from .forms import ProviderAdminForm, ProviderImportForm
@@ -145,13 +143,6 @@ class ProviderUnclassifiedAnswerAdmin(_ReadOnly, admin.ModelAdmin):
     ordering = ["provider__name", "-count"]
 
 
-def provider_money(amount, currency: str) -> str:
-    """A provider's balance: USD by the one display rule ("$321.50"), another currency
-    to the cent or its places, with its code ("321.50 EUR")."""
-    amount = Decimal(str(amount))
-    return usd_text(amount) if currency.upper() == "USD" else f"{money_text(amount)} {currency}"
-
-
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     """The API key is write-only: never rendered, in forms, lists or anywhere (R-PRV-5)."""
@@ -202,7 +193,7 @@ class ProviderAdmin(admin.ModelAdmin):
         if obj.balance is None or obj.balance_checked_at is None:
             return "not fetched yet (action: Refresh the balance now)"
         age = timesince(obj.balance_checked_at, timezone.now()).split(",")[0]
-        return f"{provider_money(obj.balance, obj.currency)} · {age} ago"
+        return f"{currency_text(obj.balance, obj.currency)} · {age} ago"
 
     def save_model(self, request, obj, form, change):
         provider_save(provider=obj, api_key=form.cleaned_data.get("api_key") or None)
@@ -247,7 +238,7 @@ class ProviderAdmin(admin.ModelAdmin):
                 messages.success(
                     request,
                     f"{provider.name}: "
-                    f"{provider_money(result.data['balance'], result.data['currency'])}",
+                    f"{currency_text(result.data['balance'], result.data['currency'])}",
                 )
             else:
                 messages.error(request, f"{provider.name}: {result.error}")

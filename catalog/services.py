@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from billing.money import currency_text
 from smmpanel.readcache import stamp_bump
 
 from . import crypto
@@ -221,8 +222,10 @@ def provider_balance_refresh(*, provider: Provider, client=None) -> ProviderResu
                         kind=StaffNotice.Kind.LOW_BALANCE,
                         provider=provider,
                         message=(
-                            f"{provider.name}: balance {provider.balance} {provider.currency} "
-                            f"is below {provider.balance_alert_threshold}. Top it up."
+                            f"{provider.name}: balance "
+                            f"{currency_text(provider.balance, provider.currency)} is below "
+                            f"{currency_text(provider.balance_alert_threshold, provider.currency)}."
+                            " Top it up."
                         ),
                     )
                 ],

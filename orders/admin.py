@@ -96,7 +96,7 @@ class ProgressForm(forms.Form):
 
 
 def _order_summary(order) -> str:
-    return f"#{order.pk} ({order.get_status_display()}, {order.charge} USD)"
+    return f"#{order.pk} ({order.get_status_display()}, {usd_text(order.charge)})"
 
 
 def _action_form(

@@ -37,7 +37,8 @@ def test_a_low_balance_alerts_staff_once_until_it_recovers(
     with django_capture_on_commit_callbacks(execute=True):
         provider_balance_refresh(provider=sim_provider)
         provider_balance_refresh(provider=sim_provider)
-    assert StaffNotice.objects.filter(kind=StaffNotice.Kind.LOW_BALANCE).count() == 1
+    notice = StaffNotice.objects.get(kind=StaffNotice.Kind.LOW_BALANCE)
+    assert "balance $12.00 is below $50.00" in notice.message  # the one money display rule
     assert len(mail.outbox) == 1
     assert "balance low" in mail.outbox[0].subject
 
