@@ -24,7 +24,8 @@ import logging
 from typing import cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Provider
@@ -37,7 +38,13 @@ from catalog.provider_client import (
 )
 from orders.models import OrderEvent, Refill, RefillRelay, RefillStatus, RefillUnsupported
 from orders.services.refills import refill_note, refill_relay_move, refill_transition
-from orders.services.relay.common import count_parse, lease, relay_backoff, seconds
+from orders.services.relay.common import (
+    claim_commit_unflushed,
+    count_parse,
+    lease,
+    relay_backoff,
+    seconds,
+)
 
 logger = logging.getLogger(__name__)
 Cause = OrderEvent.Cause
@@ -223,6 +230,50 @@ def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
     return applied
 
 
+# Claim due queued refills (SKIP LOCKED) and lease them, in one statement on Postgres: due
+# again after a lease if the message is lost; the send claims each one meanwhile.
+SEND_CLAIM_SQL = """
+UPDATE orders_refill r SET due_at = %(lease_until)s
+FROM (
+    SELECT id, due_at FROM orders_refill
+    WHERE relay_state = %(queued)s AND due_at <= %(now)s
+    ORDER BY due_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) claimed
+WHERE r.id = claimed.id
+RETURNING r.id, claimed.due_at
+"""
+
+
+def _send_claim_sql(*, now, limit: int) -> list[int]:
+    """Claim and lease up to ``limit`` due refills in one statement (Postgres); their ids,
+    the longest due first."""
+    params = {
+        "now": now, "lease_until": now + lease(), "queued": RefillRelay.QUEUED, "limit": limit,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_CLAIM_SQL, params)
+        return [pk for pk, _ in sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))]
+
+
+def _send_claim_orm(*, now, limit: int) -> list[int]:
+    """The same claim through the ORM, two statements (SQLite: ``make run``'s default)."""
+    due = list(
+        Refill.objects.select_for_update(skip_locked=True)
+        .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    Refill.objects.filter(pk__in=due).update(due_at=now + lease())
+    return due
+
+
+def _send_claim(*, now, limit: int) -> list[int]:
+    if connection.vendor == "postgresql":
+        return _send_claim_sql(now=now, limit=limit)
+    return _send_claim_orm(now=now, limit=limit)
+
+
 def refills_due(*, max_batches: int | None = None) -> int:
     """Beat: send due refills, poll sent ones (100 a call per provider), and send refills
     whose send outlived its lease to reconciliation. Returns how many rows were handled."""
@@ -233,33 +284,34 @@ def refills_due(*, max_batches: int | None = None) -> int:
     now = timezone.now()
     handled = 0
     with transaction.atomic():
-        due = list(
-            Refill.objects.select_for_update(skip_locked=True)
-            .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
-            .order_by("due_at")
-            .values_list("pk", flat=True)[: size * max_batches]
-        )
-        # Due again after a lease if the message is lost; the send claims it meanwhile.
-        Refill.objects.filter(pk__in=due).update(due_at=now + lease())
+        claim_commit_unflushed()
+        due = _send_claim(now=now, limit=size * max_batches)
         if due:
             refill_send_batch_task.delay_on_commit(due)
     handled += len(due)
-    with transaction.atomic():
-        stuck = list(
-            Refill.objects.select_for_update(skip_locked=True).filter(
-                relay_state=RefillRelay.SENDING, due_at__lt=now
-            )[:size]
+    # The rest of the due work in one lookup: sends past their lease, and the providers
+    # with sent refills to poll.
+    other_due = set(
+        Refill.objects.filter(
+            Q(relay_state=RefillRelay.SENDING, due_at__lt=now)
+            | Q(relay_state=RefillRelay.SENT, due_at__lte=now)
         )
-        for refill in stuck:
-            _reconcile(refill, "The send did not finish; the provider may have the refill.")
-    provider_ids = (
-        Refill.objects.filter(relay_state=RefillRelay.SENT, due_at__lte=now)
         .order_by()
-        .values_list("provider_id", flat=True)
+        .values_list("relay_state", "provider_id")
         .distinct()
     )
+    if any(state == RefillRelay.SENDING for state, _ in other_due):
+        with transaction.atomic():
+            stuck = list(
+                Refill.objects.select_for_update(skip_locked=True).filter(
+                    relay_state=RefillRelay.SENDING, due_at__lt=now
+                )[:size]
+            )
+            for refill in stuck:
+                _reconcile(refill, "The send did not finish; the provider may have the refill.")
+    provider_ids = [pk for state, pk in other_due if state == RefillRelay.SENT]
     batches = 0
-    for provider in Provider.objects.filter(pk__in=list(provider_ids)):
+    for provider in Provider.objects.filter(pk__in=provider_ids):
         while batches < max_batches:
             rows = _poll_claim(provider_id=provider.pk, now=now, size=size)
             if not rows:
