@@ -230,48 +230,66 @@ def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
     return applied
 
 
-# Claim due queued refills (SKIP LOCKED) and lease them, in one statement on Postgres: due
-# again after a lease if the message is lost; the send claims each one meanwhile.
-SEND_CLAIM_SQL = """
-UPDATE orders_refill r SET due_at = %(lease_until)s
-FROM (
+# The beat's refills in one statement on Postgres: claim the due sends (SKIP LOCKED) and
+# lease them (due again after a lease if the message is lost; the send claims each one
+# meanwhile), and look up the rest of the due work: sends past their lease, and the
+# providers with sent refills to poll. Rows: ('queued', refill, due time) for each send
+# claimed, ('sending', provider, NULL) and ('sent', provider, NULL) for the rest.
+DUE_SQL = """
+WITH claimed AS (
     SELECT id, due_at FROM orders_refill
     WHERE relay_state = %(queued)s AND due_at <= %(now)s
     ORDER BY due_at LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-) claimed
-WHERE r.id = claimed.id
-RETURNING r.id, claimed.due_at
+), leased AS (
+    UPDATE orders_refill r SET due_at = %(lease_until)s
+    FROM claimed c WHERE r.id = c.id
+    RETURNING r.id, c.due_at
+)
+SELECT %(queued)s::varchar, id, due_at FROM leased
+UNION ALL
+SELECT DISTINCT relay_state, provider_id, NULL::timestamptz FROM orders_refill
+WHERE (relay_state = %(sending)s AND due_at < %(now)s)
+   OR (relay_state = %(sent)s AND due_at <= %(now)s)
 """
+# The sends claimed (the longest due first), and the (relay state, provider) of the rest.
+Due = tuple[list[int], set[tuple[str, int | None]]]
 
 
-def _send_claim_sql(*, now, limit: int) -> list[int]:
-    """Claim and lease up to ``limit`` due refills in one statement (Postgres); their ids,
-    the longest due first."""
+def _due_sql(*, now, limit: int) -> Due:
+    """Claim and lease up to ``limit`` due sends and look up the rest (Postgres, one
+    statement: ``DUE_SQL``), inside the caller's transaction."""
     params = {
-        "now": now, "lease_until": now + lease(), "queued": RefillRelay.QUEUED, "limit": limit,
+        "now": now, "lease_until": now + lease(), "limit": limit, "queued": RefillRelay.QUEUED,
+        "sending": RefillRelay.SENDING, "sent": RefillRelay.SENT,
     }  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(SEND_CLAIM_SQL, params)
-        return [pk for pk, _ in sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))]
+        cursor.execute(DUE_SQL, params)
+        rows = cursor.fetchall()
+    sends = sorted((due_at, pk) for state, pk, due_at in rows if state == RefillRelay.QUEUED)
+    rest = {(state, pk) for state, pk, _ in rows if state != RefillRelay.QUEUED}
+    return [pk for _, pk in sends], rest
 
 
-def _send_claim_orm(*, now, limit: int) -> list[int]:
-    """The same claim through the ORM, two statements (SQLite: ``make run``'s default)."""
-    due = list(
+def _due_orm(*, now, limit: int) -> Due:
+    """The same through the ORM, three statements (SQLite: ``make run``'s default)."""
+    sends = list(
         Refill.objects.select_for_update(skip_locked=True)
         .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    Refill.objects.filter(pk__in=due).update(due_at=now + lease())
-    return due
-
-
-def _send_claim(*, now, limit: int) -> list[int]:
-    if connection.vendor == "postgresql":
-        return _send_claim_sql(now=now, limit=limit)
-    return _send_claim_orm(now=now, limit=limit)
+    Refill.objects.filter(pk__in=sends).update(due_at=now + lease())
+    rest = (
+        Refill.objects.filter(
+            Q(relay_state=RefillRelay.SENDING, due_at__lt=now)
+            | Q(relay_state=RefillRelay.SENT, due_at__lte=now)
+        )
+        .order_by()
+        .values_list("relay_state", "provider_id")
+        .distinct()
+    )
+    return sends, set(rest)
 
 
 def refills_due(*, max_batches: int | None = None) -> int:
@@ -283,23 +301,13 @@ def refills_due(*, max_batches: int | None = None) -> int:
     size = min(settings.ORDERS_DUE_BATCH, MAX_IDS_PER_CALL)
     now = timezone.now()
     handled = 0
+    claim = _due_sql if connection.vendor == "postgresql" else _due_orm
     with transaction.atomic():
         claim_commit_unflushed()
-        due = _send_claim(now=now, limit=size * max_batches)
+        due, other_due = claim(now=now, limit=size * max_batches)
         if due:
             refill_send_batch_task.delay_on_commit(due)
     handled += len(due)
-    # The rest of the due work in one lookup: sends past their lease, and the providers
-    # with sent refills to poll.
-    other_due = set(
-        Refill.objects.filter(
-            Q(relay_state=RefillRelay.SENDING, due_at__lt=now)
-            | Q(relay_state=RefillRelay.SENT, due_at__lte=now)
-        )
-        .order_by()
-        .values_list("relay_state", "provider_id")
-        .distinct()
-    )
     if any(state == RefillRelay.SENDING for state, _ in other_due):
         with transaction.atomic():
             stuck = list(
@@ -309,7 +317,7 @@ def refills_due(*, max_batches: int | None = None) -> int:
             )
             for refill in stuck:
                 _reconcile(refill, "The send did not finish; the provider may have the refill.")
-    provider_ids = [pk for state, pk in other_due if state == RefillRelay.SENT]
+    provider_ids = [pk for state, pk in other_due if state == RefillRelay.SENT and pk is not None]
     batches = 0
     for provider in Provider.objects.filter(pk__in=provider_ids):
         while batches < max_batches:
