@@ -547,8 +547,10 @@ class Refill(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
+            # The beat's three lookups (due sends, sends past their lease, due polls) each
+            # read one relay state's due rows: by state first, then by due time.
             models.Index(
-                fields=["due_at"],
+                fields=["relay_state", "due_at"],
                 condition=Q(relay_state__in=["queued", "sending", "sent"]),
                 name="refill_due",
             ),

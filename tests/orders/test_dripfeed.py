@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.selectors import balance_get
@@ -21,6 +22,7 @@ from orders.exceptions import CancelRefused, IncorrectRequest
 from orders.models import Order, OrderEvent
 from orders.selectors import orders_for_user
 from orders.services import order_cancel_request
+from orders.services.relay import drip as drip_module
 from orders.services.relay import dripfeed_release_due, order_provider_status_apply, orders_poll
 from orders.services.relay.drip import portion_charges
 from tests.orders.factories import funded_customer, place
@@ -434,3 +436,66 @@ def test_a_portion_a_stop_skipped_is_closed_by_the_release_with_its_return(
     assert (parent.status, parent.remains, parent.refunded) == ("partial", 500, D("0.60"))
     assert balance_get(user=customer).total == D("21") - D("0.60")
     assert_ledger_ok()
+
+
+def _release_scene(drip):
+    """Four drip-feeds at one beat: A due (interval 30), B due but stopped, C due but its
+    portion 1 still active at the provider, D not due yet."""
+    a, b, c, d = (
+        drip(runs=3, interval=minutes, quantity=500, link=f"https://www.instagram.com/{name}/")
+        for name, minutes in (("a", 30), ("b", 0), ("c", 5), ("d", 10))
+    )
+    _settle()
+    for parent in (a, b, c):
+        _make_due(_portions(parent)[1])
+    Order.objects.filter(pk=b.pk).update(stopped_at=timezone.now())
+    Order.objects.filter(pk=_portions(c)[0].pk).update(status=Status.IN_PROGRESS)
+    return a, b, c, d
+
+
+def _portion_states(parents):
+    return {p.pk: (p.relay_state, p.due_at) for parent in parents for p in _portions(parent)}
+
+
+ON_POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres only")
+
+
+@pytest.mark.parametrize("claim", [pytest.param("_claim_sql", marks=ON_POSTGRES), "_claim_orm"])
+def test_a_claim_queues_due_portions_in_sequence_and_schedules_the_next(drip, claim):
+    # R-ORD-10: the Postgres statement and the portable ORM path (make run's SQLite) claim
+    # the due portions whose portion before is done, queue those of running parents, leave
+    # a stopped parent's to be closed, and make the next portion due one interval later.
+    a, b, c, d = _release_scene(drip)
+    before = _portion_states((a, b, c, d))
+    now = timezone.now()
+    rows = getattr(drip_module, claim)(now=now, size=10)
+    a2, a3 = _portions(a)[1:]
+    b2 = _portions(b)[1]
+    assert sorted(rows) == sorted([(a2.pk, a.pk, 2, True), (b2.pk, b.pk, 2, False)])
+    after = _portion_states((a, b, c, d))
+    assert after[a2.pk] == (RelayState.QUEUED, None)
+    assert after[a3.pk] == (RelayState.SCHEDULED, now + timedelta(minutes=30))
+    changed = {pk for pk in after if after[pk] != before[pk]}
+    assert changed == {a2.pk, a3.pk}  # b's portion waits for the release to close it
+
+
+@ON_POSTGRES
+def test_a_release_batch_is_one_statement_on_postgres(drip, django_capture_on_commit_callbacks):
+    # R-ORD-10, issue 10 done-when 4: the claim, the move to the relay and the next
+    # portion's due time are one statement; the batch goes to the relay as one message.
+    parent = drip(runs=3, interval=30)
+    _settle()
+    _first, second, third = _portions(parent)
+    _make_due(second)
+    now = timezone.now()
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+    ):
+        assert drip_module._release_batch(now=now, size=10) == 1
+    statements = [q["sql"] for q in queries.captured_queries if "orders_order" in q["sql"]]
+    assert len(statements) == 1, statements
+    assert len(callbacks) == 1
+    second.refresh_from_db()
+    third.refresh_from_db()
+    assert (second.relay_state, third.due_at) == (RelayState.QUEUED, now + timedelta(minutes=30))

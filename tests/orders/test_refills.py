@@ -10,6 +10,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from devtools.dialects import SCRIPT
@@ -24,6 +26,8 @@ from orders.services.refills import (
     refill_staff_reject,
 )
 from orders.services.relay import orders_poll
+from orders.services.relay import refill as refill_relay
+from orders.services.relay.common import lease
 from orders.services.relay.refill import refills_due
 from tests.catalog.factories import ProviderServiceFactory, ServiceFactory
 from tests.factories import StaffFactory
@@ -322,6 +326,79 @@ def test_a_retry_answer_waits_and_is_sent_again(
     refill.refresh_from_db()
     assert refill.relay_state == "sent"
     assert len(simulator.refills) == 1
+
+
+# --- the beat: due sends claimed and leased in one statement (issue 10 done-when 4) ------------
+ON_POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres only")
+
+
+def _due_refills(completed, provider, *states):
+    """A refill per (relay state, seconds from now until due), each on an order of its own."""
+    now = timezone.now()
+    refills = []
+    for n, (state, offset) in enumerate(states):
+        order = completed(link=f"https://www.instagram.com/beat{n}/")
+        refill = Refill.objects.create(
+            order=order, user=order.user, provider=provider, relay_state=state,
+            due_at=now + timedelta(seconds=offset),
+        )  # fmt: skip
+        refills.append(refill)
+    return refills
+
+
+@ON_POSTGRES
+def test_the_beat_claims_and_leases_due_sends_in_one_statement(
+    completed, sim_provider, django_capture_on_commit_callbacks
+):
+    # R-ORD-13: the due sends (the longest due first) are claimed and leased, and the rest
+    # of the due work looked up, in one statement; the sends go out as one message.
+    old, new, later = _due_refills(
+        completed, sim_provider, ("queued", -60), ("queued", -30), ("queued", 60)
+    )
+    before = timezone.now()
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+    ):
+        assert refills_due() == 2
+    statements = [q["sql"] for q in queries.captured_queries if "orders_refill" in q["sql"]]
+    assert len(statements) == 1, statements
+    assert len(callbacks) == 1
+    leased = dict(Refill.objects.values_list("pk", "due_at"))
+    assert leased[old.pk] > before  # due again after a lease
+    assert leased[new.pk] > before
+    assert leased[later.pk] == later.due_at
+
+
+@pytest.mark.parametrize("claim", [pytest.param("_due_sql", marks=ON_POSTGRES), "_due_orm"])
+def test_the_beat_takes_the_due_sends_longest_due_first_and_finds_the_rest(
+    completed, sim_provider, claim
+):
+    # The Postgres statement and the portable ORM path (make run's SQLite) alike: the due
+    # sends are leased; a send past its lease and a due poll are found, not touched.
+    first, second, *_others = _due_refills(
+        completed, sim_provider,
+        ("queued", -30), ("queued", -60), ("queued", 60), ("sent", -60), ("sending", -1),
+    )  # fmt: skip
+    before = dict(Refill.objects.values_list("pk", "due_at"))
+    now = timezone.now()
+    sends, rest = getattr(refill_relay, claim)(now=now, limit=10)
+    assert sends == [second.pk, first.pk]
+    assert rest == {("sent", sim_provider.pk), ("sending", sim_provider.pk)}
+    after = dict(Refill.objects.values_list("pk", "due_at"))
+    assert after[first.pk] == after[second.pk] == now + lease()
+    assert {pk for pk in after if after[pk] != before[pk]} == {first.pk, second.pk}
+
+
+def test_a_send_past_its_lease_goes_to_reconcile(completed, sim_provider):
+    # A worker died mid-send: the provider may have the refill, so staff reconcile it.
+    stuck, sending = _due_refills(completed, sim_provider, ("sending", -1), ("sending", 60))
+    refills_due()
+    stuck.refresh_from_db()
+    sending.refresh_from_db()
+    assert (stuck.relay_state, stuck.due_at) == ("reconcile", None)
+    assert "did not finish" in stuck.relay_error
+    assert sending.relay_state == "sending"
 
 
 # --- manual services: staff decide with the count ---------------------------------------------

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.db import connection
 
 from smmpanel.outage import enqueue_on_commit
 
@@ -23,6 +24,20 @@ def relay_backoff(attempt: int) -> timedelta:
     """The wait before retry ``attempt`` (1, 2, ...): doubling, capped."""
     base = settings.ORDERS_RELAY_BACKOFF_SECONDS * (2 ** max(attempt - 1, 0))
     return seconds(min(base, settings.ORDERS_RELAY_BACKOFF_MAX_SECONDS))
+
+
+def claim_commit_unflushed() -> None:
+    """Postgres: the current transaction (a beat's claim that only marks rows) commits
+    without waiting for its WAL to reach the disk (``synchronous_commit`` off for this
+    transaction only; other sessions see the commit at once). A crash can lose such a
+    commit, whole and never in part: the rows are due again and claimed by the next beat,
+    and a message it had sent finds them not queued (a portion: nothing to do) or still
+    queued (a refill: sent once, its send claims it). Never for a transaction that moves
+    money or tells the customer anything, so only in the claim's own transaction, never
+    inside a caller's."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def relay_dispatch(order_id: int) -> None:

@@ -9,10 +9,11 @@ the sources it was paid from.
 Schedule: portion 1 is queued at placement; every other portion waits *scheduled*. The
 beat task ``dripfeed_release_due`` claims due portions (``due_at`` passed) in batches with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, hands them to the relay (one message per batch) and
-makes the next portion of each parent due ``interval`` minutes later: one portion per
-interval, in sequence; ``interval=0`` sends them back to back. A due portion also waits
-while the portion before it is still active at the provider: providers refuse a second
-active order on the same link, so sending it then would only earn retries.
+makes the next portion of each parent due ``interval`` minutes later (on Postgres one
+statement a batch, ``RELEASE_SQL``; elsewhere the ORM): one portion per interval, in
+sequence; ``interval=0`` sends them back to back. A due portion also waits while the
+portion before it is still active at the provider: providers refuse a second active order
+on the same link, so sending it then would only earn retries.
 
 Two workers never take the same portion (the row lock); a worker that dies mid-batch rolls
 its transaction back and the portions stay due; one that dies after committing leaves
@@ -35,20 +36,28 @@ from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from billing.money import quantize, usd_text
-from orders.exceptions import CancelRefused
-from orders.models import ACTIVE_STATUSES, FINAL_STATUSES, Order, OrderEvent, RelayState
+from orders.exceptions import CancelRefused, InvalidTransition
+from orders.models import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    RELAY_TRANSITIONS,
+    Order,
+    OrderEvent,
+    RelayState,
+)
 from orders.services.lifecycle import (
     dripfeed_parent_sync,
     order_return_post,
     orders_locking,
     relay_move_bulk,
 )
+from orders.services.relay.common import claim_commit_unflushed
 from smmpanel.outage import enqueue_on_commit
 
 Status = Order.Status
@@ -64,6 +73,8 @@ PARENT_FIELDS = (
     "paid_deposited",
 )  # fmt: skip
 UNSENT = (RelayState.SCHEDULED, RelayState.QUEUED, RelayState.FAILED, RelayState.MANUAL)
+# A claimed portion: its id, its parent, its number, and whether it went to the relay.
+Claimed = tuple[int, int, int | None, bool]
 
 
 def portion_charges(*, charge: Decimal, runs: int) -> list[Decimal]:
@@ -206,71 +217,149 @@ def dripfeed_can_stop(order: Order) -> bool:
     )
 
 
+# R-ORD-10 on Postgres: one statement claims a batch of due portions (SKIP LOCKED, in
+# sequence: not while the portion before is still active at the provider), locks their
+# parents (after the portions: the lock order of every caller), moves the portions whose
+# parent is not stopped to the relay (SCHEDULED -> QUEUED, in RELAY_TRANSITIONS) and makes
+# each one's next portion due one interval later. Each row: id, parent, portion, moved.
+RELEASE_SQL = """
+WITH claimed AS (
+    SELECT o.id, o.parent_id, o.portion, o.due_at FROM orders_order o
+    WHERE o.relay_state = %(scheduled)s AND o.due_at <= %(now)s
+      AND NOT EXISTS (
+        SELECT 1 FROM orders_order b
+        WHERE b.parent_id = o.parent_id AND b.portion = o.portion - 1
+          AND b.status = ANY(%(active)s) AND NOT b.relay_state = %(closed)s
+      )
+    ORDER BY o.due_at LIMIT %(size)s
+    FOR NO KEY UPDATE OF o SKIP LOCKED
+), parents AS (
+    SELECT p.id, p.stopped_at IS NOT NULL OR p.status = ANY(%(final)s) AS stopped,
+           COALESCE((p.extra ->> 'interval')::integer, 0) AS minutes
+    FROM orders_order p WHERE p.id IN (SELECT parent_id FROM claimed)
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p
+), moved AS (
+    UPDATE orders_order o
+    SET relay_state = %(queued)s, lease_until = NULL, due_at = NULL, next_attempt_at = NULL,
+        updated_at = %(now)s
+    FROM claimed c JOIN parents p ON p.id = c.parent_id
+    WHERE o.id = c.id AND o.relay_state = %(scheduled)s AND NOT p.stopped
+    RETURNING o.id, o.parent_id, o.portion, p.minutes
+), next_due AS (
+    UPDATE orders_order n SET due_at = %(now)s + make_interval(mins => m.minutes)
+    FROM moved m
+    WHERE n.parent_id = m.parent_id AND n.portion = m.portion + 1
+      AND n.relay_state = %(scheduled)s
+    RETURNING n.id
+)
+SELECT c.id, c.parent_id, c.portion, m.id IS NOT NULL
+FROM claimed c LEFT JOIN moved m ON m.id = c.id
+ORDER BY c.due_at, c.id
+"""
+
+
+def _claim_sql(*, now, size: int) -> list[Claimed]:
+    """The batch claim in one statement (Postgres); see ``RELEASE_SQL``."""
+    # The move the statement makes, checked against the table like relay_move_bulk's.
+    if RelayState.QUEUED not in RELAY_TRANSITIONS[RelayState.SCHEDULED]:
+        raise InvalidTransition("A relay state cannot move from scheduled to queued.")
+    params = {
+        "now": now, "size": size, "scheduled": RelayState.SCHEDULED,
+        "queued": RelayState.QUEUED, "closed": RelayState.CLOSED,
+        "active": list(ACTIVE_STATUSES), "final": list(FINAL_STATUSES),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(RELEASE_SQL, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _claim_orm(*, now, size: int) -> list[Claimed]:
+    """The same claim through the ORM, a few statements (SQLite: ``make run``'s default)."""
+    # In sequence: a portion waits while the one before it is still active at the
+    # provider (which would refuse a second active order on the same link).
+    before_active = Order.objects.filter(
+        parent_id=OuterRef("parent_id"),
+        portion=OuterRef("portion") - 1,
+        status__in=ACTIVE_STATUSES,
+    ).exclude(relay_state=RelayState.CLOSED)
+    rows = list(
+        Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        .filter(relay_state=RelayState.SCHEDULED, due_at__lte=now)
+        .filter(~Exists(before_active))
+        .order_by("due_at")
+        .values_list("pk", "parent_id", "portion")[:size]
+    )
+    if not rows:
+        return []
+    parents = {
+        pk: (stopped_at is not None or status in FINAL_STATUSES, int(extra.get("interval") or 0))
+        for pk, stopped_at, status, extra in Order.objects.select_for_update(
+            no_key=True, of=("self",)
+        )
+        .filter(pk__in={parent_id for _, parent_id, _ in rows})
+        .order_by("pk")
+        .values_list("pk", "stopped_at", "status", "extra")
+    }
+    go = [(pk, parent_id, number) for pk, parent_id, number in rows if not parents[parent_id][0]]
+    if go:
+        relay_move_bulk(
+            queryset=Order.objects.filter(pk__in=[pk for pk, _, _ in go]),
+            old=RelayState.SCHEDULED,
+            new=RelayState.QUEUED,
+            due_at=None,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        # The next portion of each parent becomes due one interval later (R-ORD-10):
+        # one UPDATE per interval, parents grouped by the number of the next portion.
+        groups: dict[int, dict[int, list[int]]] = {}
+        for _, parent_id, number in go:
+            interval = parents[parent_id][1]
+            groups.setdefault(interval, {}).setdefault((number or 0) + 1, []).append(parent_id)
+        for interval, by_number in groups.items():
+            match = Q()
+            for number, parent_ids in by_number.items():
+                match |= Q(parent_id__in=parent_ids, portion=number)
+            Order.objects.filter(match, relay_state=RelayState.SCHEDULED).update(
+                due_at=now + timedelta(minutes=interval)
+            )
+    return [(pk, parent_id, number, not parents[parent_id][0]) for pk, parent_id, number in rows]
+
+
+def _claim(*, now, size: int) -> list[Claimed]:
+    if connection.vendor == "postgresql":
+        return _claim_sql(now=now, size=size)
+    return _claim_orm(now=now, size=size)
+
+
 def _release_batch(*, now, size: int) -> int:
-    """Claim up to ``size`` due portions and hand them to the relay; how many were claimed."""
+    """Claim up to ``size`` due portions and hand them to the relay; how many were claimed.
+
+    The portions of a parent stopped meanwhile (a stop skips the portions a release holds)
+    are closed here, with their return; the others go to the relay in one message."""
     from orders.tasks import orders_relay_batch_task
 
     with transaction.atomic():
-        # In sequence: a portion waits while the one before it is still active at the
-        # provider (which would refuse a second active order on the same link).
-        before_active = Order.objects.filter(
-            parent_id=OuterRef("parent_id"),
-            portion=OuterRef("portion") - 1,
-            status__in=ACTIVE_STATUSES,
-        ).exclude(relay_state=RelayState.CLOSED)
-        rows = list(
-            Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-            .filter(relay_state=RelayState.SCHEDULED, due_at__lte=now)
-            .filter(~Exists(before_active))
-            .order_by("due_at")
-            .values_list("pk", "parent_id", "portion")[:size]
-        )
+        rows = _claim(now=now, size=size)
         if not rows:
             return 0
-        parents = {
-            parent.pk: parent
-            for parent in Order.objects.select_for_update(no_key=True, of=("self",))
-            .filter(pk__in={parent_id for _, parent_id, _ in rows})
-            .order_by("pk")
-            .only(*PARENT_FIELDS)
-        }
         stopped: dict[int, list[int]] = {}
-        go: list[tuple[int, int, int | None]] = []
-        for pk, parent_id, number in rows:
-            parent = parents[parent_id]
-            if parent.stopped_at is not None or parent.status in FINAL_STATUSES:
+        for pk, parent_id, _, moved in rows:
+            if not moved:
                 stopped.setdefault(parent_id, []).append(pk)
-            else:
-                go.append((pk, parent_id, number))
-        for parent_id, ids in stopped.items():
-            _portions_close(
-                parent=parents[parent_id], ids=ids, cause=Cause.SCHEDULE, actor=None,
-                note="Stopped before it was sent.",
-            )  # fmt: skip
-            dripfeed_parent_sync(parent_id=parent_id)
-        if go:
-            go_ids = [pk for pk, _, _ in go]
-            relay_move_bulk(
-                queryset=Order.objects.filter(pk__in=go_ids),
-                old=RelayState.SCHEDULED,
-                new=RelayState.QUEUED,
-                due_at=None,
-                next_attempt_at=None,
-                updated_at=now,
-            )
-            # The next portion of each parent becomes due one interval later (R-ORD-10):
-            # one UPDATE per interval, parents grouped by the number of the next portion.
-            groups: dict[int, dict[int, list[int]]] = {}
-            for _, parent_id, number in go:
-                interval = int(parents[parent_id].extra.get("interval") or 0)
-                groups.setdefault(interval, {}).setdefault((number or 0) + 1, []).append(parent_id)
-            for interval, by_number in groups.items():
-                match = Q()
-                for number, parent_ids in by_number.items():
-                    match |= Q(parent_id__in=parent_ids, portion=number)
-                Order.objects.filter(match, relay_state=RelayState.SCHEDULED).update(
-                    due_at=now + timedelta(minutes=interval)
-                )
+        if not stopped:
+            claim_commit_unflushed()
+        else:  # the parents are locked already (by the claim)
+            parents = Order.objects.filter(pk__in=list(stopped)).only(*PARENT_FIELDS).in_bulk()
+            for parent_id, ids in stopped.items():
+                _portions_close(
+                    parent=parents[parent_id], ids=ids, cause=Cause.SCHEDULE, actor=None,
+                    note="Stopped before it was sent.",
+                )  # fmt: skip
+                dripfeed_parent_sync(parent_id=parent_id)
+        go_ids = [pk for pk, _, _, moved in rows if moved]
+        if go_ids:
             enqueue_on_commit(orders_relay_batch_task, go_ids)  # else the relay sweep sends
     return len(rows)
 

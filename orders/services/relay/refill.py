@@ -27,7 +27,8 @@ import logging
 from typing import cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Provider
@@ -40,7 +41,13 @@ from catalog.provider_client import (
 )
 from orders.models import OrderEvent, Refill, RefillRelay, RefillStatus, RefillUnsupported
 from orders.services.refills import refill_note, refill_relay_move, refill_transition
-from orders.services.relay.common import count_parse, lease, relay_backoff, seconds
+from orders.services.relay.common import (
+    claim_commit_unflushed,
+    count_parse,
+    lease,
+    relay_backoff,
+    seconds,
+)
 from smmpanel.outage import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -258,6 +265,68 @@ def _poll_batch(*, provider: Provider, rows: list[tuple[int, int]]) -> int:
     return applied
 
 
+# The beat's refills in one statement on Postgres: claim the due sends (SKIP LOCKED) and
+# lease them (due again after a lease if the message is lost; the send claims each one
+# meanwhile), and look up the rest of the due work: sends past their lease, and the
+# providers with sent refills to poll. Rows: ('queued', refill, due time) for each send
+# claimed, ('sending', provider, NULL) and ('sent', provider, NULL) for the rest.
+DUE_SQL = """
+WITH claimed AS (
+    SELECT id, due_at FROM orders_refill
+    WHERE relay_state = %(queued)s AND due_at <= %(now)s
+    ORDER BY due_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), leased AS (
+    UPDATE orders_refill r SET due_at = %(lease_until)s
+    FROM claimed c WHERE r.id = c.id
+    RETURNING r.id, c.due_at
+)
+SELECT %(queued)s::varchar, id, due_at FROM leased
+UNION ALL
+SELECT DISTINCT relay_state, provider_id, NULL::timestamptz FROM orders_refill
+WHERE (relay_state = %(sending)s AND due_at < %(now)s)
+   OR (relay_state = %(sent)s AND due_at <= %(now)s)
+"""
+# The sends claimed (the longest due first), and the (relay state, provider) of the rest.
+Due = tuple[list[int], set[tuple[str, int | None]]]
+
+
+def _due_sql(*, now, limit: int) -> Due:
+    """Claim and lease up to ``limit`` due sends and look up the rest (Postgres, one
+    statement: ``DUE_SQL``), inside the caller's transaction."""
+    params = {
+        "now": now, "lease_until": now + lease(), "limit": limit, "queued": RefillRelay.QUEUED,
+        "sending": RefillRelay.SENDING, "sent": RefillRelay.SENT,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(DUE_SQL, params)
+        rows = cursor.fetchall()
+    sends = sorted((due_at, pk) for state, pk, due_at in rows if state == RefillRelay.QUEUED)
+    rest = {(state, pk) for state, pk, _ in rows if state != RefillRelay.QUEUED}
+    return [pk for _, pk in sends], rest
+
+
+def _due_orm(*, now, limit: int) -> Due:
+    """The same through the ORM, three statements (SQLite: ``make run``'s default)."""
+    sends = list(
+        Refill.objects.select_for_update(skip_locked=True)
+        .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    Refill.objects.filter(pk__in=sends).update(due_at=now + lease())
+    rest = (
+        Refill.objects.filter(
+            Q(relay_state=RefillRelay.SENDING, due_at__lt=now)
+            | Q(relay_state=RefillRelay.SENT, due_at__lte=now)
+        )
+        .order_by()
+        .values_list("relay_state", "provider_id")
+        .distinct()
+    )
+    return sends, set(rest)
+
+
 def refills_due(*, max_batches: int | None = None) -> int:
     """Beat: send due refills, poll sent ones (100 a call per provider), and send refills
     whose send outlived its lease to reconciliation. Returns how many rows were handled."""
@@ -267,34 +336,25 @@ def refills_due(*, max_batches: int | None = None) -> int:
     size = min(settings.ORDERS_DUE_BATCH, MAX_IDS_PER_CALL)
     now = timezone.now()
     handled = 0
+    claim = _due_sql if connection.vendor == "postgresql" else _due_orm
     with transaction.atomic():
-        due = list(
-            Refill.objects.select_for_update(skip_locked=True)
-            .filter(relay_state=RefillRelay.QUEUED, due_at__lte=now)
-            .order_by("due_at")
-            .values_list("pk", flat=True)[: size * max_batches]
-        )
-        # Due again after a lease if the message is lost; the send claims it meanwhile.
-        Refill.objects.filter(pk__in=due).update(due_at=now + lease())
+        claim_commit_unflushed()
+        due, other_due = claim(now=now, limit=size * max_batches)
         if due:
             enqueue_on_commit(refill_send_batch_task, due)  # else due again after the lease
     handled += len(due)
-    with transaction.atomic():
-        stuck = list(
-            Refill.objects.select_for_update(skip_locked=True).filter(
-                relay_state=RefillRelay.SENDING, due_at__lt=now
-            )[:size]
-        )
-        for refill in stuck:
-            _reconcile(refill, "The send did not finish; the provider may have the refill.")
-    provider_ids = (
-        Refill.objects.filter(relay_state=RefillRelay.SENT, due_at__lte=now)
-        .order_by()
-        .values_list("provider_id", flat=True)
-        .distinct()
-    )
+    if any(state == RefillRelay.SENDING for state, _ in other_due):
+        with transaction.atomic():
+            stuck = list(
+                Refill.objects.select_for_update(skip_locked=True).filter(
+                    relay_state=RefillRelay.SENDING, due_at__lt=now
+                )[:size]
+            )
+            for refill in stuck:
+                _reconcile(refill, "The send did not finish; the provider may have the refill.")
+    provider_ids = [pk for state, pk in other_due if state == RefillRelay.SENT and pk is not None]
     batches = 0
-    for provider in Provider.objects.filter(pk__in=list(provider_ids)):
+    for provider in Provider.objects.filter(pk__in=provider_ids):
         while batches < max_batches:
             rows = _poll_claim(provider_id=provider.pk, now=now, size=size)
             if not rows:
