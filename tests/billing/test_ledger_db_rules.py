@@ -163,9 +163,15 @@ def test_ledger_check_reports_what_bypassed_the_triggers():
         user=user, reason="spend", memo="forged", ref_kind="order", ref_id="5"
     )
     Entry.objects.create(transaction=txn, account=sales, amount=D("7"))
+    off = Transaction.objects.create(
+        user=user, reason="spend", memo="off by a place", ref_kind="order", ref_id="6"
+    )
+    Entry.objects.create(transaction=off, account=sales, amount=D("1.00001"))
+    Entry.objects.create(transaction=off, account=sales, amount=D("-1"))
     _sql("SET LOCAL session_replication_role = origin")
     Account.objects.filter(pk=deposited.pk).update(balance=D("12.00"))
 
     problems = ledger_verify().problems
     assert any(f"transaction #{txn.pk}" in p and "summing to 7" in p for p in problems)
+    assert any(f"transaction #{off.pk}" in p and "summing to 0.00001" in p for p in problems)
     assert any("cached balance 12.00000 but its entries sum to 10.00000" in p for p in problems)
