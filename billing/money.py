@@ -23,6 +23,11 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
+# Half the ledger's last place. Amounts have 5 places, so on Postgres (numeric) a difference
+# is 0 or at least 0.00001; SQLite (make run's default) stores floats, off in the last bit.
+HALF_PLACE = Decimal("0.000005")
+
+
 def money_str(amount: Decimal) -> str:
     """The API's money string: all ledger places ("0.90000" stays exact)."""
     return str(quantize(amount))

@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 
 from .ledger import Split
 from .models import Account, Deposit, DormancyCase, Entry, Transaction, TransactionReason
-from .money import ZERO, quantize
+from .money import HALF_PLACE, ZERO, quantize
 
 Kind = Account.Kind
 _MONEY = DecimalField(max_digits=20, decimal_places=5)
@@ -176,11 +176,6 @@ class LedgerReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-# Amounts have 5 places: on Postgres (numeric) a sum is off zero by at least 0.00001 or not
-# at all; SQLite (make run's default) sums floats, which may miss zero in the last bit.
-HALF_PLACE = Decimal("0.000005")
 
 
 def ledger_verify() -> LedgerReport:

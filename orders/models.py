@@ -7,8 +7,6 @@ retry, or waiting for staff (R-ORD-4: staff see provider-side failure states tha
 customer sees as Pending).
 """
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
@@ -16,7 +14,7 @@ from django.db.models.functions import MD5, Abs
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
 
-from billing.money import MoneyField
+from billing.money import HALF_PLACE, MoneyField
 from catalog.links import MAX_LINK_LENGTH
 from catalog.models import Service
 
@@ -116,10 +114,9 @@ RELAY_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-# The split of a charge must add up to it (R-BAL-4). Amounts have 5 places, so on Postgres
-# (numeric) "within half the last place" is exact equality; SQLite (make run's default)
-# stores them as floats, where 0.28 + 0.08 is not 0.36 to the last bit.
-SPLIT_TOLERANCE = Decimal("0.000005")
+# The split of a charge must add up to it (R-BAL-4), within half the last place
+# (billing.money.HALF_PLACE): exact on Postgres, float-proof on SQLite (0.28 + 0.08).
+SPLIT_TOLERANCE = HALF_PLACE
 
 
 class Order(models.Model):

@@ -15,12 +15,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from billing.exceptions import InsufficientFunds, LedgerError
 from billing.ledger import Split
 from billing.models import Account, Entry, RefKind, Transaction, TransactionReason
-from billing.money import ZERO, quantize
+from billing.money import HALF_PLACE, ZERO, quantize
 from smmpanel.readcache import cached
 
 Kind = Account.Kind
@@ -83,9 +84,13 @@ def _already_posted(idempotency_key: str | None) -> Transaction | None:
 
 
 def _move_balance(account: Account, delta: Decimal) -> Decimal:
-    """Apply ``delta`` to a customer's cached balance; one conditional UPDATE, never below 0."""
-    updated = Account.objects.filter(pk=account.pk, balance__gte=-delta).update(
-        balance=F("balance") + delta
+    """Apply ``delta`` to a customer's cached balance; one conditional UPDATE, never below 0.
+
+    Half a place of slack in the condition and a floor at zero change nothing on Postgres
+    (numeric, 5 places: exact) but keep SQLite (make run's default), which stores floats,
+    from refusing to spend a whole balance left as 0.19999999999999998 for 0.20."""
+    updated = Account.objects.filter(pk=account.pk, balance__gte=-delta - HALF_PLACE).update(
+        balance=Greatest(F("balance") + delta, Value(ZERO))
     )
     if updated != 1:
         raise InsufficientFunds(required=-delta, available=account.balance)
