@@ -138,6 +138,17 @@ def _notices(user):
     return Notice.objects.filter(user=user).values("created_at", "kind", "subject", "body", "url")
 
 
+def _nest(rows: list[dict], children, *, parent_key: str, name: str, pop_id: bool = False):
+    """Put each row of ``children`` (dicts) under its parent row's ``name``, matched by the
+    child's ``parent_key`` and the parent's ``id``; one query for all of them."""
+    by_parent: dict[int, list] = {row["id"]: [] for row in rows}
+    for child in children:
+        by_parent[child.pop(parent_key)].append(child)
+    for row in rows:
+        row[name] = by_parent[row.pop("id") if pop_id else row["id"]]
+    return rows
+
+
 def _withdrawals(user) -> list[dict]:
     """Withdrawals and refunds to a card (R-WDR-*), each with its payouts to the original
     payments; who on the staff handled them is left out."""
@@ -152,16 +163,12 @@ def _withdrawals(user) -> list[dict]:
             "requires_verification", "verified_at", "reference", "failure_message",
         )
     )  # fmt: skip
-    payouts: dict[int, list] = {row["id"]: [] for row in rows}
-    for payout in (
+    payouts = (
         WithdrawalRefund.objects.filter(withdrawal__user=user)
         .order_by("pk")
         .values("withdrawal_id", "deposit_id", "amount", "succeeded", "created_at")
-    ):
-        payouts[payout.pop("withdrawal_id")].append(payout)
-    for row in rows:
-        row["payouts"] = payouts[row["id"]]
-    return rows
+    )
+    return _nest(rows, payouts, parent_key="withdrawal_id", name="payouts")
 
 
 def _refills(user):
@@ -190,16 +197,12 @@ def _subscriptions(user) -> list[dict]:
             "updated_at",
         )
     )  # fmt: skip
-    cycles: dict[int, list] = {row["id"]: [] for row in rows}
-    for cycle in (
+    cycles = (
         SubscriptionCycle.objects.filter(subscription__order__user=user)
         .order_by("subscription_id", "number")
         .values("subscription_id", "number", "ran_at", "outcome", "order_id", "note")
-    ):
-        cycles[cycle.pop("subscription_id")].append(cycle)
-    for row in rows:
-        row["cycles"] = cycles[row["id"]]
-    return rows
+    )
+    return _nest(rows, cycles, parent_key="subscription_id", name="cycles")
 
 
 def _referrals(user) -> dict:
@@ -212,15 +215,12 @@ def _referrals(user) -> dict:
     referred = list(
         Referral.objects.filter(referrer=user).order_by("pk").values("id", "created_at")
     )
-    commissions: dict[int, list] = {row["id"]: [] for row in referred}
-    for commission in (
+    commissions = (
         Commission.objects.filter(referral__referrer=user)
         .order_by("pk")
         .values("referral_id", "created_at", "amount", "clawed_back", "status", "refusal_reason")
-    ):
-        commissions[commission.pop("referral_id")].append(commission)
-    for row in referred:
-        row["commissions"] = commissions[row.pop("id")]
+    )
+    _nest(referred, commissions, parent_key="referral_id", name="commissions", pop_id=True)
     came = Referral.objects.filter(referred=user).values("created_at", "signup_ip").first()
     return {"affiliate_link": link, "sign_ups_you_referred": referred, "you_were_referred": came}
 
